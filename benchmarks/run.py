@@ -1,0 +1,83 @@
+"""Benchmarks of the course (not a test): how long each lesson notebook takes to execute,
+and each widget's median redraw time.
+
+    python benchmarks/run.py                 # every lesson and every widget
+    python benchmarks/run.py --lessons 00 03 # only these lessons, no widgets
+
+Each notebook runs in a fresh kernel, as `pytest --nbval lessons/` does; the kernel start
+(about 1-2 s) is reported separately from the execution time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import platform
+import statistics
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LESSONS = ROOT / "lessons"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+
+
+def time_notebook(path: pathlib.Path) -> tuple[float, float]:
+    """(kernel start, cell execution) in seconds for one notebook."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    t0 = time.perf_counter()
+    with client.setup_kernel():
+        t1 = time.perf_counter()
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        t2 = time.perf_counter()
+    return t1 - t0, t2 - t1
+
+
+def widget_timings(repeats: int = 7) -> list[tuple[str, float]]:
+    """Median redraw time of every widget listed in ``widget_benchmarks.WIDGETS``."""
+    from widget_benchmarks import WIDGETS
+
+    results = []
+    for name, make, change in WIDGETS:
+        widget = make()
+        times = []
+        for i in range(repeats):
+            t0 = time.perf_counter()
+            change(widget, i)
+            times.append(time.perf_counter() - t0)
+        results.append((name, statistics.median(times)))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lessons", nargs="*", help="lesson numbers to run (default: all)")
+    args = parser.parse_args()
+    paths = sorted(LESSONS.glob("*.ipynb"))
+    if args.lessons:
+        paths = [p for p in paths if p.name[:2] in args.lessons]
+    print(f"machine: {platform.machine()}, {platform.python_version()}, "
+          f"{len(__import__('os').sched_getaffinity(0))} cores")
+    print(f"{'lesson':40s} {'kernel start':>12s} {'execution':>10s}")
+    total = 0.0
+    for path in paths:
+        start, run = time_notebook(path)
+        total += start + run
+        print(f"{path.name:40s} {start:11.1f}s {run:9.1f}s", flush=True)
+    print(f"{'total (with kernel starts)':40s} {'':>12s} {total:9.1f}s")
+    if args.lessons:
+        return
+    timings = widget_timings()
+    if timings:
+        print(f"\n{'widget redraw':40s} {'median':>10s}")
+        for name, seconds in timings:
+            print(f"{name:40s} {1000 * seconds:8.0f}ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Measurements on a model: model and data in, numbers out (the model is left untouched)."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .validate import check_module
+
+WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
+
+
+def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The Linear and Conv2d layers of ``model`` with their names, in registration order
+    (input to output for the course's models; a projection shortcut comes after its branch)."""
+    check_module("model", model)
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, WEIGHT_LAYERS)]
+
+
+def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """L2 norm of the cross-entropy gradient with respect to each layer's weight.
+
+    One forward and backward pass on the batch ``(x, y)`` in training mode (BatchNorm
+    uses batch statistics, as during training), on a copy of the model: its ``.grad``
+    fields and BatchNorm running statistics stay as they were. Returns
+    ``{layer name: norm}`` ordered from input to output.
+    """
+    layers = weight_layers(model)
+    if not layers:
+        raise ValueError(f"{type(model).__name__} has no Linear or Conv2d layer to probe")
+    probe = copy.deepcopy(model).train()
+    names = [name for name, _ in layers]
+    modules = dict(probe.named_modules())
+    weights = [modules[name].weight for name in names]
+    loss = F.cross_entropy(probe(x), y)
+    grads = torch.autograd.grad(loss, weights, allow_unused=True)
+    return {name: (0.0 if g is None else g.norm().item()) for name, g in zip(names, grads)}

@@ -1,0 +1,40 @@
+"""Argument checks shared by the package: short errors that say what was expected."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+
+def check_int(name: str, value: object, minimum: int) -> int:
+    """Return ``value`` if it is an int >= ``minimum``; raise a short error otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``; raise a short error otherwise."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; expected one of {', '.join(map(repr, choices))}")
+    return value  # type: ignore[return-value]
+
+
+def check_module(name: str, value: object) -> nn.Module:
+    """Return ``value`` if it is a ``torch.nn.Module``; raise a short error otherwise."""
+    if not isinstance(value, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(value).__name__}")
+    return value
+
+
+def check_input(model_name: str, x: object, expected: str, ndim: int, size: int, dim: int = 1) -> None:
+    """Check a model input: a tensor with ``ndim`` dimensions and ``size`` entries along ``dim``."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{model_name} expects a tensor of shape {expected}, got {type(x).__name__}")
+    if x.dim() != ndim or x.shape[dim] != size:
+        raise ValueError(f"{model_name} expects input of shape {expected}, got {tuple(x.shape)}")
