@@ -1,4 +1,4 @@
-"""Measurements on a model: model and data in, numbers out (the model is left untouched)."""
+"""Per-layer gradient norms."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .validate import check_module
+from ..validate import check_module
 
 WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
 

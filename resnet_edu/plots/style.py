@@ -1,0 +1,29 @@
+"""The course's plotting conventions: one colour meaning everywhere (Okabe-Ito, colour-blind safe)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+#: plain stacks in vermillion, residual in blue, pre-activation residual in green.
+COLORS = {"plain": "#D55E00", "residual": "#0072B2", "preact": "#009E73"}
+OTHER_COLORS = ("#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#000000")
+
+
+def color_for(label: str, index: int = 0) -> str:
+    """The course colour of a curve, from the kind named in its label ("plain 56", ...)."""
+    lowered = label.lower()
+    for kind in ("preact", "pre-act", "plain", "residual"):
+        if kind in lowered:
+            return COLORS["preact" if kind.startswith("pre") else kind]
+    return OTHER_COLORS[index % len(OTHER_COLORS)]
+
+
+def smooth(values: Sequence[float], window: int) -> list[float]:
+    """Trailing moving average (the first points average what exists so far)."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
