@@ -20,10 +20,6 @@ def color_for(label: str, index: int = 0) -> str:
 
 def smooth(values: Sequence[float], window: int) -> list[float]:
     """Trailing moving average (the first points average what exists so far)."""
-    out, total = [], 0.0
-    for i, v in enumerate(values):
-        total += v
-        if i >= window:
-            total -= values[i - window]
-        out.append(total / min(i + 1, window))
-    return out
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    return [sum(values[max(0, i - window + 1) : i + 1]) / min(i + 1, window) for i in range(len(values))]
