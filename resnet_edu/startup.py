@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-#: Okabe-Ito colours (colour-blind safe), one meaning across the whole course.
+from .validate import check_int
+
+#: Matplotlib defaults of the course (colours: see resnet_edu.plots.style).
 PLOT_STYLE = {
     "figure.figsize": (6.4, 4.0),
     "figure.dpi": 100,
@@ -49,8 +51,7 @@ class Environment:
 
 def seed_everything(seed: int = 0) -> None:
     """Seed Python's, NumPy's and torch's random generators."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    check_int("seed", seed, 0)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -74,18 +75,31 @@ def environment(seed: int = 0) -> Environment:
     )
 
 
+def _show_figures_inline() -> None:
+    """In a Jupyter kernel, display ``matplotlib.figure.Figure`` results as PNG images."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        shell.run_line_magic("matplotlib", "inline")
+
+
 def start(seed: int = 0, threads: int = 1) -> Environment:
     """Make a notebook reproducible: seed everything, fix the thread count, style plots.
 
-    One thread is both faster for the course's tiny models and the only way to get
-    bit-identical numbers on every machine (reductions split across threads add in a
-    different order). Returns the :class:`Environment`; print it for a report.
+    One thread is faster for the course's tiny models, and it fixes the order in which
+    sums are added, so a notebook's numbers re-appear run after run (on another CPU or
+    torch version the last digits may still differ: the lessons' asserts have margins).
+    In a notebook, figures returned by :mod:`resnet_edu.plots` then show as images.
+    Returns the :class:`Environment`; print it for a report.
     """
-    if not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be an int >= 1, got {threads!r}")
+    check_int("threads", threads, 1)
     seed_everything(seed)
     torch.set_num_threads(threads)
     import matplotlib
 
     matplotlib.rcParams.update(PLOT_STYLE)
+    _show_figures_inline()
     return environment(seed)

@@ -29,6 +29,8 @@ class History:
 
 @dataclass(frozen=True)
 class Evaluation:
+    """Cross-entropy and accuracy of a model on a whole data set."""
+
     loss: float
     accuracy: float
 
@@ -59,12 +61,15 @@ def train(
 
     Mini-batches come from a reshuffle of the data every epoch, drawn from a generator
     seeded with ``seed``: the same model weights and the same seed give the same history.
-    Shows a ``tqdm`` progress bar unless ``progress=False``.
+    Every batch is full (the last, smaller batch of an epoch is skipped), so BatchNorm
+    never sees a tiny batch. Shows a ``tqdm`` progress bar unless ``progress=False``.
     """
     check_module("model", model)
     _check_data(x, y)
     check_int("steps", steps, 1)
-    check_int("batch_size", batch_size, 1)
+    check_int("batch_size", batch_size, 2)  # BatchNorm needs two examples or more
+    if batch_size > len(x):
+        raise ValueError(f"batch_size ({batch_size}) is larger than the data ({len(x)} examples)")
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr}")
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)

@@ -12,6 +12,7 @@ from resnet_edu.models import (
     make_activation,
     make_shortcut,
     set_skips,
+    zero_init_branches,
 )
 from resnet_edu.plots import plot_loss_curves
 from resnet_edu.probes import gradient_norms
@@ -47,9 +48,11 @@ CASES = [
     (lambda: set_skips("model", True), TypeError, "must be a torch.nn.Module"),
     (lambda: train("model", X, Y), TypeError, "must be a torch.nn.Module"),
     (lambda: train(MLPStack(4), X, Y, steps=0), ValueError, "steps must be >= 1"),
-    (lambda: train(MLPStack(4), X, Y, batch_size=0), ValueError, "batch_size must be >= 1"),
-    (lambda: train(MLPStack(4), X, Y, lr=0), ValueError, "lr must be > 0"),
-    (lambda: train(MLPStack(4), X, Y.float()), ValueError, "class indices"),
+    (lambda: train(MLPStack(4), X, Y, batch_size=1), ValueError, "batch_size must be >= 2"),
+    (lambda: train(MLPStack(4), X, Y, batch_size=17), ValueError, "larger than the data"),
+    (lambda: zero_init_branches(MLPStack(4)), ValueError, "no residual branch"),
+    (lambda: train(MLPStack(4), X, Y, batch_size=8, lr=0), ValueError, "lr must be > 0"),
+    (lambda: train(MLPStack(4), X, Y.float(), batch_size=8), ValueError, "class indices"),
     (lambda: train(MLPStack(4), X, Y[:8]), ValueError, "same, non-zero number"),
     (lambda: train(MLPStack(4), X.numpy(), Y), TypeError, "must be tensors"),
     (lambda: evaluate(MLPStack(4), X, Y[:3]), ValueError, "same, non-zero number"),
@@ -59,8 +62,9 @@ CASES = [
     (lambda: load_digits(n_train=5000), ValueError, "n_train must be an int between 1 and 1796"),
     (lambda: line_grid(1), ValueError, "n_points must be an int >= 2"),
     (lambda: line_grid(10, 1.0, -1.0), ValueError, "low must be below high"),
-    (lambda: start(threads=0), ValueError, "threads must be an int >= 1"),
-    (lambda: seed_everything(-1), ValueError, "non-negative"),
+    (lambda: start(threads=0), ValueError, "threads must be >= 1"),
+    (lambda: start(threads=True), TypeError, "threads must be an int"),
+    (lambda: seed_everything(-1), ValueError, "seed must be >= 0"),
     (lambda: plot_loss_curves({}), ValueError, "histories is empty"),
     (lambda: plot_loss_curves({"a": [1.0, 0.5]}), TypeError, "must be a History"),
 ]

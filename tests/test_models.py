@@ -185,3 +185,11 @@ def test_parameter_counts_match_table_6(depth, paper_millions, digits):
     count = sum(p.numel() for p in model.parameters())
     assert round(count / 1e6, digits) == paper_millions
     assert model(torch.randn(1, 3, 32, 32)).shape == (1, 10)
+
+
+@pytest.mark.parametrize("block", ["residual", "preact"])
+def test_zero_init_cnn_blocks_start_as_identity(block):
+    model = CifarResNet(8, block, channels=(4, 4, 4), in_channels=1, shortcut="B", zero_init_residual=True)
+    first = model.stages[0][0]  # identity shortcut: 4 -> 4 channels, stride 1
+    h = torch.relu(torch.randn(2, 4, 8, 8))
+    assert torch.allclose(first(h), h)

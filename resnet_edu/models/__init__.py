@@ -19,9 +19,8 @@ from .mlp import (
     ResidualMLPBlock,
     init_weights,
     make_activation,
-    zero_init_branches,
 )
-from .skips import set_skips, skip_blocks
+from .skips import set_skips, skip_blocks, zero_init_branches
 
 __all__ = [
     "SHORTCUT_OPTIONS",

@@ -73,7 +73,8 @@ class PlainBlock(nn.Module):
     """Two 3x3 conv-BN layers with ReLUs and no shortcut: ``ReLU(BN2(conv2(ReLU(BN1(conv1(x))))))``.
 
     Its parameters have the same names as :class:`ResidualBlock`'s branch, so a plain
-    block can load a residual block's weights.
+    block can load a residual block's weights (``load_state_dict(..., strict=False)``
+    where the residual block has a projection shortcut).
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
@@ -98,8 +99,9 @@ class ResidualBlock(nn.Module):
     ``conv1`` is 3x3 with stride ``stride``, ``conv2`` is 3x3 with stride 1, both without
     bias. The shortcut is the identity when the shape is kept and, with the default
     option ``"B"``, a 1x1 projection + BatchNorm when it changes (see :func:`make_shortcut`).
-    ``zero_init=True`` sets BN2's gamma to 0, so the block starts as the identity map on
-    non-negative inputs (Goyal et al. 2017).
+    ``zero_init=True`` sets BN2's gamma to 0 (Goyal et al. 2017), so the block starts as
+    ``ReLU(shortcut(x))``: the identity map on non-negative inputs when the shortcut is
+    the identity.
     """
 
     def __init__(
@@ -120,7 +122,11 @@ class ResidualBlock(nn.Module):
         self.shortcut = make_shortcut(in_channels, out_channels, stride, shortcut)
         self.skip = True
         if zero_init:
-            nn.init.zeros_(self.bn2.weight)
+            self.zero_init_branch()
+
+    def zero_init_branch(self) -> None:
+        """Zero the last scale of the branch (BN2's gamma): F(x) = 0 at the start."""
+        nn.init.zeros_(self.bn2.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
@@ -137,6 +143,9 @@ class PreActBlock(nn.Module):
 
     Nothing is applied after the addition, so the identity path from input to output is
     clean. ``zero_init=True`` zeroes ``conv2`` (there is no BatchNorm at the end of the branch).
+    Where the shape changes, the projection shortcut (option B: 1x1 conv + BN) is applied to
+    the raw input ``x``; the authors' code applies a plain 1x1 conv to the pre-activated
+    input instead. Both keep the identity path clean on every other block.
     """
 
     def __init__(
@@ -157,7 +166,11 @@ class PreActBlock(nn.Module):
         self.shortcut = make_shortcut(in_channels, out_channels, stride, shortcut)
         self.skip = True
         if zero_init:
-            nn.init.zeros_(self.conv2.weight)
+            self.zero_init_branch()
+
+    def zero_init_branch(self) -> None:
+        """Zero the branch's last layer (conv2): F(x) = 0 at the start."""
+        nn.init.zeros_(self.conv2.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv1(self.relu(self.bn1(x)))
@@ -203,7 +216,11 @@ class BottleneckBlock(nn.Module):
         self.shortcut = make_shortcut(in_channels, out_channels, stride, shortcut)
         self.skip = True
         if zero_init:
-            nn.init.zeros_(self.bn3.weight)
+            self.zero_init_branch()
+
+    def zero_init_branch(self) -> None:
+        """Zero the last scale of the branch (BN3's gamma): F(x) = 0 at the start."""
+        nn.init.zeros_(self.bn3.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))

@@ -13,6 +13,7 @@ from torch import nn
 
 from ..validate import check_choice, check_input, check_int
 from .blocks import SHORTCUT_OPTIONS, PlainBlock, PreActBlock, ResidualBlock, conv3x3
+from .skips import zero_init_branches
 
 CNN_BLOCKS = ("plain", "residual", "preact")
 
@@ -73,7 +74,7 @@ class CifarResNet(nn.Module):
                     layers.append(PlainBlock(width, out_width, stride))
                 else:
                     block_class = ResidualBlock if block == "residual" else PreActBlock
-                    layers.append(block_class(width, out_width, stride, shortcut, zero_init_residual))
+                    layers.append(block_class(width, out_width, stride, shortcut))
                 width = out_width
             stages.append(nn.Sequential(*layers))
         self.stages = nn.Sequential(*stages)
@@ -81,9 +82,12 @@ class CifarResNet(nn.Module):
         head: list[nn.Module] = [nn.BatchNorm2d(width), nn.ReLU()] if preact else []
         self.head = nn.Sequential(*head, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, num_classes))
 
+        # He et al. 2015 ("Delving Deep into Rectifiers") init, fan-out mode as in torchvision.
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        if zero_init_residual:
+            zero_init_branches(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(type(self).__name__, x, f"(batch, {self.in_channels}, height, width)", 4, self.in_channels)

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..validate import check_choice, check_input, check_int
+from .skips import zero_init_branches
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 INITS = ("default", "xavier", "kaiming")
@@ -25,8 +26,12 @@ def _norm(width: int, batchnorm: bool) -> nn.Module:
     return nn.BatchNorm1d(width) if batchnorm else nn.Identity()
 
 
-class PlainMLPBlock(nn.Module):
-    """Two fully connected layers, ``act(BN2(fc2(act(BN1(fc1(x))))))``, and no shortcut."""
+class _TwoLayers(nn.Module):
+    """The layers shared by the plain and the residual MLP block (same names, same order).
+
+    The Linear layers keep PyTorch's default bias even before BatchNorm (redundant there,
+    but harmless), so that ``batchnorm=False`` stacks are ordinary MLPs.
+    """
 
     def __init__(self, width: int, activation: str = "relu", batchnorm: bool = True) -> None:
         super().__init__()
@@ -37,11 +42,15 @@ class PlainMLPBlock(nn.Module):
         self.bn2 = _norm(width, batchnorm)
         self.act = make_activation(activation)
 
+
+class PlainMLPBlock(_TwoLayers):
+    """Two fully connected layers, ``act(BN2(fc2(act(BN1(fc1(x))))))``, and no shortcut."""
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.bn2(self.fc2(self.act(self.bn1(self.fc1(x))))))
 
 
-class ResidualMLPBlock(PlainMLPBlock):
+class ResidualMLPBlock(_TwoLayers):
     """Post-activation residual block (He et al. 2015): ``act(BN2(fc2(act(BN1(fc1(x))))) + x)``.
 
     With ``skip = False`` it computes exactly :class:`PlainMLPBlock` on the same weights.
@@ -50,6 +59,14 @@ class ResidualMLPBlock(PlainMLPBlock):
     def __init__(self, width: int, activation: str = "relu", batchnorm: bool = True) -> None:
         super().__init__(width, activation, batchnorm)
         self.skip = True
+
+    def zero_init_branch(self) -> None:
+        """Zero the branch's last scale (BN2's gamma, or fc2 without BatchNorm): F(x) = 0."""
+        if isinstance(self.bn2, nn.BatchNorm1d):
+            nn.init.zeros_(self.bn2.weight)
+        else:
+            nn.init.zeros_(self.fc2.weight)
+            nn.init.zeros_(self.fc2.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bn2(self.fc2(self.act(self.bn1(self.fc1(x)))))
@@ -71,6 +88,11 @@ class PreActMLPBlock(nn.Module):
         self.act = make_activation(activation)
         self.skip = True
 
+    def zero_init_branch(self) -> None:
+        """Zero the branch's last layer (fc2's weight and bias): F(x) = 0 at the start."""
+        nn.init.zeros_(self.fc2.weight)
+        nn.init.zeros_(self.fc2.bias)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.fc2(self.act(self.bn2(self.fc1(self.act(self.bn1(x))))))
         return out + x if self.skip else out
@@ -83,8 +105,9 @@ def init_weights(model: nn.Module, init: str = "default", activation: str = "rel
     """Re-initialise every Linear and Conv2d weight of ``model`` in place.
 
     ``"default"`` keeps PyTorch's init (for ``nn.Linear`` the "standard" uniform init of
-    Glorot and Bengio 2010), ``"xavier"`` is their normalised init, ``"kaiming"`` is He et
-    al. 2015's (for ReLU). Biases become zero except with ``"default"``.
+    Glorot and Bengio 2010), ``"xavier"`` is their normalised init, ``"kaiming"`` is the
+    init of He et al. 2015, "Delving Deep into Rectifiers" (variance 2 / fan-in for ReLU).
+    Biases become zero except with ``"default"``.
     """
     check_choice("init", init, INITS)
     check_choice("activation", activation, ACTIVATIONS)
@@ -98,28 +121,6 @@ def init_weights(model: nn.Module, init: str = "default", activation: str = "rel
                 nn.init.kaiming_normal_(module.weight, nonlinearity="relu" if activation == "relu" else activation)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
-
-
-def zero_init_branches(model: nn.Module) -> int:
-    """Zero the last scale of each residual branch, so every block starts as (nearly) the identity.
-
-    For post-activation blocks this is BN2's gamma (Goyal et al. 2017; torchvision's
-    ``zero_init_residual``); for pre-activation blocks, the last layer's weight. Returns
-    how many blocks were changed.
-    """
-    changed = 0
-    for module in model.modules():
-        if isinstance(module, ResidualMLPBlock):
-            last = module.bn2 if isinstance(module.bn2, nn.BatchNorm1d) else module.fc2
-        elif isinstance(module, PreActMLPBlock):
-            last = module.fc2
-        else:
-            continue
-        nn.init.zeros_(last.weight)
-        if last is getattr(module, "fc2", None):
-            nn.init.zeros_(last.bias)
-        changed += 1
-    return changed
 
 
 class MLPStack(nn.Module):
@@ -136,7 +137,8 @@ class MLPStack(nn.Module):
         activation: ``"relu"``, ``"tanh"`` or ``"sigmoid"``.
         batchnorm: BatchNorm after (before, for pre-activation) each hidden Linear.
         init: ``"default"``, ``"xavier"`` or ``"kaiming"`` (see :func:`init_weights`).
-        zero_init_residual: start every residual branch at zero (see :func:`zero_init_branches`).
+        zero_init_residual: start every residual branch at zero
+            (see :func:`resnet_edu.models.zero_init_branches`).
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Switching the skip connections of a model off and on, on the same weights."""
+"""The residual parts of a model: switching skip connections, zero-initialising branches."""
 
 from __future__ import annotations
 
@@ -28,4 +28,18 @@ def set_skips(model: nn.Module, enabled: bool) -> int:
         )
     for block in blocks:
         block.skip = enabled
+    return len(blocks)
+
+
+def zero_init_branches(model: nn.Module) -> int:
+    """Zero the last scale of every residual branch, so each block starts as (nearly) the identity.
+
+    Calls each residual block's ``zero_init_branch()`` (for post-activation blocks BN's last
+    gamma: Goyal et al. 2017, torchvision's ``zero_init_residual``). Returns how many blocks.
+    """
+    blocks = [m for m in skip_blocks(model) if hasattr(m, "zero_init_branch")]
+    if not blocks:
+        raise ValueError(f"{type(model).__name__} has no residual branch to zero-initialise")
+    for block in blocks:
+        block.zero_init_branch()
     return len(blocks)

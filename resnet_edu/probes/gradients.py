@@ -14,8 +14,11 @@ WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
 
 
 def weight_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The Linear and Conv2d layers of ``model`` with their names, in registration order
-    (input to output for the course's models; a projection shortcut comes after its branch)."""
+    """The Linear and Conv2d layers of ``model`` with their names, in registration order.
+
+    For the course's models that is input to output, except that a block's projection
+    shortcut (``...shortcut.0``) comes right after the layers of its branch.
+    """
     check_module("model", model)
     return [(name, m) for name, m in model.named_modules() if isinstance(m, WEIGHT_LAYERS)]
 
@@ -26,7 +29,8 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[s
     One forward and backward pass on the batch ``(x, y)`` in training mode (BatchNorm
     uses batch statistics, as during training), on a copy of the model: its ``.grad``
     fields and BatchNorm running statistics stay as they were. Returns
-    ``{layer name: norm}`` ordered from input to output.
+    ``{layer name: norm}`` in the order of :func:`weight_layers`; layers the loss does not
+    depend on (a projection shortcut while the skips are off) are left out.
     """
     layers = weight_layers(model)
     if not layers:
@@ -37,4 +41,4 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[s
     weights = [modules[name].weight for name in names]
     loss = F.cross_entropy(probe(x), y)
     grads = torch.autograd.grad(loss, weights, allow_unused=True)
-    return {name: (0.0 if g is None else g.norm().item()) for name, g in zip(names, grads)}
+    return {name: g.norm().item() for name, g in zip(names, grads) if g is not None}
