@@ -1,5 +1,5 @@
 """Benchmarks of the course (not a test): how long each lesson notebook takes to execute,
-and each widget's median redraw time.
+each widget's median redraw time, and the training loop's overhead over a bare PyTorch loop.
 
     python benchmarks/run.py                 # every lesson and every widget
     python benchmarks/run.py --lessons 00 03 # only these lessons, no widgets
@@ -39,9 +39,13 @@ def time_notebook(path: pathlib.Path) -> tuple[float, float]:
 
 
 def widget_timings(repeats: int = 7) -> list[tuple[str, float]]:
-    """Median redraw time of every widget listed in ``widget_benchmarks.WIDGETS``."""
+    """Median redraw time of every widget listed in ``widget_benchmarks.WIDGETS``, set up as
+    in a lesson (``start()``: one torch thread, seeded)."""
     from widget_benchmarks import WIDGETS
 
+    from resnet_edu.startup import start
+
+    start()
     results = []
     for name, make, change in WIDGETS:
         widget = make()
@@ -54,6 +58,22 @@ def widget_timings(repeats: int = 7) -> list[tuple[str, float]]:
     return results
 
 
+def machine_description() -> str:
+    """CPU model, cores available, Python and torch versions."""
+    import os
+
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"machine: {cpu}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, "
+            f"torch {torch.__version__}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lessons", nargs="*", help="lesson numbers to run (default: all)")
@@ -61,8 +81,7 @@ def main() -> None:
     paths = sorted(LESSONS.glob("*.ipynb"))
     if args.lessons:
         paths = [p for p in paths if p.name[:2] in args.lessons]
-    print(f"machine: {platform.machine()}, {platform.python_version()}, "
-          f"{len(__import__('os').sched_getaffinity(0))} cores")
+    print(machine_description())
     print(f"{'lesson':40s} {'kernel start':>12s} {'execution':>10s}")
     total = 0.0
     for path in paths:
@@ -77,6 +96,14 @@ def main() -> None:
         print(f"\n{'widget redraw':40s} {'median':>10s}")
         for name, seconds in timings:
             print(f"{name:40s} {1000 * seconds:8.0f}ms")
+    from training_overhead import training_overhead
+
+    overhead = training_overhead()
+    print(f"\n{'training loop, MLP depth 20, ' + str(overhead.steps) + ' steps':40s} {'median':>10s}")
+    print(f"{'bare PyTorch loop':40s} {overhead.bare:9.2f}s")
+    print(f"{'resnet_edu.train.train':40s} {overhead.course:9.2f}s")
+    warning = "" if overhead.same_result else "  (WARNING: the two loops ended on different losses)"
+    print(f"{'overhead':40s} {overhead.percent:+9.1f}%{warning}")
 
 
 if __name__ == "__main__":

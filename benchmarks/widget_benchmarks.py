@@ -6,3 +6,71 @@ Add an entry for every widget in resnet_edu.widgets. `change` must trigger one r
 from __future__ import annotations
 
 WIDGETS: list = []
+
+
+# Lessons 02-04 --------------------------------------------------------------------------
+
+
+def _gradient_flow():
+    from resnet_edu.widgets import GradientFlowExplorer
+
+    return GradientFlowExplorer(depth=50)
+
+
+def _skip_toggle():
+    from resnet_edu.widgets import SkipToggle
+
+    return SkipToggle(depth=56, steps=100)
+
+
+def _depth_explorer():
+    from resnet_edu.widgets import DepthExplorer
+
+    return DepthExplorer(depths=(4, 10, 20, 56), kinds=("plain", "residual"))
+
+
+WIDGETS += [
+    # a new depth each time: one backward pass (not cached) plus the redraw
+    ("gradient-flow explorer (lesson 02)", _gradient_flow, lambda w, i: setattr(w.depth, "value", 40 + 2 * i)),
+    # both states are cached: the redraw only
+    ("skip-connection toggle (lesson 04)", _skip_toggle, lambda w, i: setattr(w.skip, "value", not w.skip.value)),
+    # runs already trained: the redraw only
+    ("depth explorer (lessons 03-04)", _depth_explorer,
+     lambda w, i: setattr(w.kind_buttons["residual"], "value", not w.kind_buttons["residual"].value)),
+]
+
+
+# Lesson 07 ------------------------------------------------------------------------------
+
+
+def _lesion_explorer():
+    import torch
+
+    from resnet_edu.data import load_digits
+    from resnet_edu.models import MLPStack
+    from resnet_edu.train import train
+    from resnet_edu.widgets import LesionExplorer
+
+    digits = load_digits(shape="flat")
+    models = {}
+    for block in ("plain", "residual"):
+        torch.manual_seed(0)
+        models[block] = MLPStack(depth=20, block=block)
+        train(models[block], digits.x_train, digits.y_train, steps=200, progress=False)
+    return LesionExplorer(models, digits.x_test, digits.y_test)
+
+
+def _shattered_explorer():
+    from resnet_edu.widgets import ShatteredExplorer
+
+    return ShatteredExplorer(depth=16)
+
+
+WIDGETS += [
+    # toggles one block: two lesioned copies evaluated on the test set, plus the redraw
+    ("delete-a-block explorer (lesson 07)", _lesion_explorer,
+     lambda w, i: setattr(w.buttons[i % len(w.buttons)], "value", not w.buttons[i % len(w.buttons)].value)),
+    # a new depth each time: two fresh networks and their input gradients, plus the redraw
+    ("shattered-gradients explorer (lesson 07)", _shattered_explorer,
+     lambda w, i: setattr(w.depth, "value", 30 + 2 * i)),
+]

@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from resnet_edu.data import line_grid, load_digits
 from resnet_edu.models import CifarResNet, MLPStack, set_skips
-from resnet_edu.plots import COLORS, plot_loss_curves
+from resnet_edu.plots import CHANCE_LOSS, COLORS, plot_loss_curves
 from resnet_edu.probes import gradient_norms
 from resnet_edu.startup import environment, seed_everything, start
 from resnet_edu.train import History, evaluate, train
@@ -130,6 +130,8 @@ def test_plot_loss_curves_draws_each_history_in_course_colours():
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     assert ax.get_yscale() == "log" and ax.get_xlabel() and ax.get_ylabel() and ax.get_title() == "t"
-    lines = ax.get_lines()
-    assert [line.get_color() for line in lines] == [COLORS["plain"], COLORS["residual"]]
-    assert list(lines[1].get_ydata()) == [2.0, 0.5, 0.1]
+    *curves, chance = ax.get_lines()
+    assert [line.get_color() for line in curves] == [COLORS["plain"], COLORS["residual"]]
+    assert list(curves[1].get_ydata()) == [2.0, 0.5, 0.1]
+    assert list(chance.get_ydata()) == [CHANCE_LOSS, CHANCE_LOSS]
+    assert len(plot_loss_curves({"plain": plain}, chance=False).axes[0].get_lines()) == 1

@@ -6,6 +6,9 @@ notebook shows the returned figure, a widget renders it to PNG. Colours follow
 """
 
 from .style import COLORS, color_for, smooth
-from .training import plot_loss_curves
+from .training import CHANCE_LOSS, draw_chance_line, draw_loss_curves, plot_loss_curves
+from .gradients import draw_gradient_norms, plot_gradient_norms
+from .depth import draw_loss_vs_depth, plot_accuracy_vs_depth, plot_depth_sweep
+from .why import draw_lesions, plot_lesions, plot_loss_surfaces, plot_shattered_gradients
 
-__all__ = ["COLORS", "color_for", "plot_loss_curves", "smooth"]
+__all__ = ["COLORS", "color_for", "plot_loss_curves", "smooth", "CHANCE_LOSS", "draw_chance_line", "draw_gradient_norms", "draw_loss_curves", "draw_loss_vs_depth", "plot_accuracy_vs_depth", "plot_depth_sweep", "plot_gradient_norms", "draw_lesions", "plot_lesions", "plot_loss_surfaces", "plot_shattered_gradients"]

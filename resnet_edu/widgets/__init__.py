@@ -7,5 +7,10 @@ flicker-free in JupyterLab and stable under nbval.
 """
 
 from .output import figure_to_png, show_figure
+from .gradient_flow import GradientFlowExplorer, gradient_flow_figure
+from .skip_toggle import SkipToggle, skip_toggle_figure
+from .depth_explorer import DepthExplorer, depth_explorer_figure
+from .lesion import LesionExplorer, lesion_explorer_figure
+from .shattered import ShatteredExplorer, shattered_figure
 
-__all__ = ["figure_to_png", "show_figure"]
+__all__ = ["figure_to_png", "show_figure", "GradientFlowExplorer", "gradient_flow_figure", "SkipToggle", "skip_toggle_figure", "DepthExplorer", "depth_explorer_figure", "LesionExplorer", "lesion_explorer_figure", "ShatteredExplorer", "shattered_figure"]

@@ -1,0 +1,31 @@
+"""The exercise checks (design section 7): one function per exercise, taking the student's
+class or function. A mistake raises :class:`CheckFailed` (an ``AssertionError``) with a short
+message; success prints one line starting with a check mark.
+
+Every check builds fresh instances, runs them in float64 with its own random numbers, and
+restores the student's random state and default dtype afterwards.
+"""
+
+from .blocks import check_bottleneck_block, check_preact_block
+from .failure import NOT_STARTED, CheckFailed
+from .gradients import check_gradient_norms
+from .lesion import check_lesion, check_lesion_study, reference_lesion
+from .mlp import check_degradation, check_mlp_block, check_residual_mlp
+from .residual_block import check_residual_block
+from .resnet import check_resnet
+
+__all__ = [
+    "NOT_STARTED",
+    "CheckFailed",
+    "check_bottleneck_block",
+    "check_degradation",
+    "check_gradient_norms",
+    "check_lesion",
+    "check_lesion_study",
+    "check_mlp_block",
+    "check_preact_block",
+    "check_residual_block",
+    "check_residual_mlp",
+    "check_resnet",
+    "reference_lesion",
+]

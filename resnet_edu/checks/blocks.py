@@ -1,0 +1,184 @@
+"""Exercise 5: the pre-activation block (He et al. 2016) and the bottleneck block (He et al. 2015).
+
+The exercise fixes the attribute names, so the check loads the student's weights into the
+references :class:`resnet_edu.models.PreActBlock` and :class:`resnet_edu.models.BottleneckBlock`
+(shortcut option B, built with :func:`resnet_edu.models.make_shortcut`) and compares outputs
+and input gradients in float64, on a block that keeps the shape and one that halves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..models import BottleneckBlock, PreActBlock
+from ._harness import (
+    close,
+    construct,
+    forward,
+    randomise_batchnorm,
+    require_class,
+    require_signature,
+    sandbox,
+)
+from .failure import fail, passed
+
+SIZE, BATCH = 6, 4
+
+
+
+def _load(block: nn.Module, ref: nn.Module, name: str, tried: str, layout: str, shape_hint: Callable[[str], str]) -> None:
+    """Copy the student's parameters into the reference by name; explain missing names or wrong sizes."""
+    mine = {k: v for k, v in block.state_dict().items() if not k.endswith("num_batches_tracked")}
+    if not mine:  # no layers yet: perhaps only forward is written, or nothing at all
+        probe = torch.zeros(2, ref.conv1.in_channels, SIZE, SIZE, dtype=torch.float64)
+        forward(block, probe, name, tried)
+        raise fail("no_layers", tried, f"the layers of the exercise: {layout}",
+                   "the block registers no layer at all", "create the layers in __init__ as self.<name> = ...")
+    theirs = {k: v for k, v in ref.state_dict().items() if not k.endswith("num_batches_tracked")}
+    missing, extra = sorted(set(theirs) - set(mine)), sorted(set(mine) - set(theirs))
+    if missing or extra:
+        if any(k.endswith(".bias") and k.startswith("conv") for k in extra) and not missing:
+            raise fail("conv_bias", tried, "convolutions without bias (the BatchNorm next to each one has a shift)",
+                       f"{', '.join(k for k in extra if k.endswith('.bias'))} exist", "bias=False in every nn.Conv2d")
+        raise fail("names", tried, f"the layers of the exercise, with its names: {layout}",
+                   f"{'missing ' + ', '.join(missing[:4]) if missing else ''}"
+                   f"{'; ' if missing and extra else ''}{'unexpected ' + ', '.join(extra[:4]) if extra else ''}",
+                   "use exactly these attribute names, and make_shortcut(in_channels, out_channels, stride) for the shortcut")
+    for key, value in theirs.items():
+        if mine[key].shape != value.shape:
+            raise fail("layer_shapes", tried, f"{key} of shape {tuple(value.shape)}",
+                       f"{key} has shape {tuple(mine[key].shape)}: {shape_hint(key)}",
+                       f"the layout is {layout}")
+    with torch.no_grad():
+        for key, value in theirs.items():
+            value.copy_(mine[key])
+    for layer in ("bn1", "bn2", "bn3"):
+        if hasattr(ref, layer) and hasattr(block, layer):
+            getattr(ref, layer).eps = getattr(block, layer).eps
+
+
+def _compare(block: nn.Module, ref: nn.Module, x: torch.Tensor, g: torch.Generator, name: str, tried: str,
+             formula: str, candidates: list[tuple[str, torch.Tensor, str, str]]) -> None:
+    out = forward(block, x, name, tried)
+    expected = ref(x)
+    if tuple(out.shape) != tuple(expected.shape):
+        raise fail("shape", tried, f"an output of shape {tuple(expected.shape)}", f"the output has shape {tuple(out.shape)}",
+                   "the stride goes on one convolution only, and the shortcut must match the branch's shape")
+    if not close(out, expected):
+        for mistake, value, cause, hint in candidates:
+            if close(out, value):
+                raise fail(mistake, tried, formula, cause, hint)
+        raise fail("wrong_output", tried, formula, "the output differs from the course's block on the same weights "
+                   f"(largest difference {(out - expected).abs().max().item():.3g})",
+                   "compare your forward line by line with the formula")
+    xg, xr = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    seed = torch.randn(expected.shape, generator=g, dtype=torch.float64)
+    out_g = forward(block, xg, name, tried)
+    (grad_ref,) = torch.autograd.grad((ref(xr) * seed).sum(), xr)
+    grad = torch.autograd.grad((out_g * seed).sum(), xg, allow_unused=True)[0] if out_g.requires_grad else None
+    if grad is None or not close(grad, grad_ref, tol=1e-6):
+        raise fail("skip_detached", tried + ", then backward", "the gradient to flow through the shortcut",
+                   "the output is right but the gradient is not: the shortcut is cut from autograd (x.detach(), x.data)",
+                   "add self.shortcut(x) with x itself")
+
+
+PREACT_LAYOUT = "bn1 (in_channels), conv1 (3x3, stride), bn2, conv2 (3x3), shortcut"
+
+
+def check_preact_block(block_class: type) -> None:
+    """Check a student's ``PreActBlock(in_channels, out_channels, stride=1)`` (He et al. 2016)::
+
+        out = conv2(ReLU(BN2(conv1(ReLU(BN1(x)))))) + shortcut(x)
+    """
+    require_class(block_class, "PreActBlock")
+    sig = "PreActBlock(in_channels, out_channels, stride=1)"
+    require_signature(block_class, sig, "PreActBlock(4, 4)", 4, 4)
+    require_signature(block_class, sig, "PreActBlock(4, 8, stride=2)", 4, 8, stride=2)
+    formula = "conv2(ReLU(BN2(conv1(ReLU(BN1(x)))))) + shortcut(x), nothing after the addition"
+
+    def shape_hint(key: str) -> str:
+        if key.startswith("bn1"):
+            return "bn1 normalises the block's INPUT x (pre-activation: BN and ReLU come before conv1)"
+        return "conv1 goes from in_channels to out_channels with the stride; conv2 keeps out_channels"
+
+    with sandbox(6) as g:
+        for cin, cout, stride in ((4, 4, 1), (4, 8, 2)):
+            tried = f"PreActBlock({cin}, {cout}, stride={stride}) on x of shape ({BATCH}, {cin}, {SIZE}, {SIZE})"
+            block = construct(block_class, tried, cin, cout, stride=stride).to("cpu", torch.float64).train()
+            randomise_batchnorm(block, g)
+            ref = PreActBlock(cin, cout, stride, shortcut="B").double().train()
+            _load(block, ref, "PreActBlock", tried, PREACT_LAYOUT, shape_hint)
+            x = torch.randn(BATCH, cin, SIZE, SIZE, generator=g, dtype=torch.float64)
+            with torch.no_grad():
+                a = F.relu(ref.bn1(x))
+                f = ref.conv2(F.relu(ref.bn2(ref.conv1(a))))
+                s = ref.shortcut(x)
+                candidates = [
+                    ("relu_after_add", F.relu(f + s), "a ReLU after the addition: that is the post-activation block; "
+                     "the point of pre-activation is a clean identity path, with nothing after the addition",
+                     "return out + self.shortcut(x), with no ReLU"),
+                    ("skip_missing", f, "the shortcut is not added", "return out + self.shortcut(x)"),
+                    ("post_activation_order", F.relu(ref.bn2(ref.conv2(F.relu(ref.bn1(ref.conv1(x)))))) + s
+                     if cin == cout else f, "conv -> BN -> ReLU (post-activation order) inside the branch",
+                     "pre-activation order: BN -> ReLU -> conv, twice: conv1(relu(bn1(x))), then conv2(relu(bn2(out)))"),
+                ]
+                if s.shape != x.shape:
+                    candidates.append(("shortcut_preact", f + ref.shortcut(a),
+                                       "the projection takes the pre-activated ReLU(BN1(x)); He et al.'s code does that, "
+                                       "but this course's block (resnet_edu.models.PreActBlock) projects the raw x",
+                                       "keep x for the shortcut: return out + self.shortcut(x)"))
+            _compare(block, ref, x, g, "PreActBlock", tried, formula, candidates)
+    passed("PreActBlock matches the course's pre-activation block: BN -> ReLU -> conv twice, and nothing after the addition.")
+
+
+BOTTLENECK_LAYOUT = ("conv1 (1x1, in -> out // expansion), bn1, conv2 (3x3, stride), bn2, "
+                     "conv3 (1x1, -> out_channels), bn3, shortcut")
+
+
+def check_bottleneck_block(block_class: type) -> None:
+    """Check a student's ``BottleneckBlock(in_channels, out_channels, stride=1, expansion=4)``::
+
+        out = ReLU(BN3(conv3(ReLU(BN2(conv2(ReLU(BN1(conv1(x)))))))) + shortcut(x))
+    """
+    require_class(block_class, "BottleneckBlock")
+    sig = "BottleneckBlock(in_channels, out_channels, stride=1, expansion=4)"
+    require_signature(block_class, sig, "BottleneckBlock(16, 16)", 16, 16)
+    require_signature(block_class, sig, "BottleneckBlock(16, 32, stride=2, expansion=4)", 16, 32, stride=2, expansion=4)
+    formula = "ReLU(BN3(conv3(ReLU(BN2(conv2(ReLU(BN1(conv1(x)))))))) + shortcut(x))"
+
+    def shape_hint(key: str) -> str:
+        return ("the bottleneck width is out_channels // expansion: conv1 reduces to it, conv2 keeps it, "
+                "conv3 expands back to out_channels")
+
+    with sandbox(7) as g:
+        for cin, cout, stride, expansion in ((16, 16, 1, 4), (16, 32, 2, 4), (8, 8, 1, 2)):
+            tried = (f"BottleneckBlock({cin}, {cout}, stride={stride}, expansion={expansion}) "
+                     f"on x of shape ({BATCH}, {cin}, {SIZE}, {SIZE})")
+            block = construct(block_class, tried, cin, cout, stride=stride, expansion=expansion).to("cpu", torch.float64).train()
+            randomise_batchnorm(block, g)
+            ref = BottleneckBlock(cin, cout, stride, shortcut="B", expansion=expansion).double().train()
+            _load(block, ref, "BottleneckBlock", tried, BOTTLENECK_LAYOUT, shape_hint)
+            conv1, conv2 = getattr(block, "conv1"), getattr(block, "conv2")
+            if stride != 1 and (conv1.stride != (1, 1) or conv2.stride != (stride, stride)):
+                raise fail("stride_place", tried, "the stride on the 3x3 conv2 (as torchvision and this course do)",
+                           f"conv1 has stride {conv1.stride[0]} and conv2 stride {conv2.stride[0]}; the original paper "
+                           "strides the first 1x1, which skips 3/4 of the input pixels",
+                           "conv1 = conv1x1(in_channels, width); conv2 = conv3x3(width, width, stride)")
+            x = torch.randn(BATCH, cin, SIZE, SIZE, generator=g, dtype=torch.float64)
+            with torch.no_grad():
+                h = F.relu(ref.bn2(ref.conv2(F.relu(ref.bn1(ref.conv1(x))))))
+                f = ref.bn3(ref.conv3(h))
+                s = ref.shortcut(x)
+            candidates = [
+                ("skip_missing", F.relu(f), "the shortcut is not added", "out = self.relu(out + self.shortcut(x))"),
+                ("final_relu_missing", f + s, "the final ReLU is missing", "apply ReLU after the addition"),
+                ("skip_after_relu", F.relu(f) + s, "the shortcut is added after the final ReLU", "add first, then ReLU"),
+                ("relu_before_add", F.relu(F.relu(f) + s), "a ReLU is applied to the branch before the addition",
+                 "the branch ends with bn3; the ReLU comes after the addition"),
+            ]
+            _compare(block, ref, x, g, "BottleneckBlock", tried, formula, candidates)
+    passed("BottleneckBlock matches the course's block: 1x1 reduce, 3x3 (with the stride), 1x1 expand, then + shortcut and ReLU.")

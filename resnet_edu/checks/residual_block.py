@@ -1,0 +1,338 @@
+"""Exercise 2: the residual block of the course (design section 4, He et al. 2015)::
+
+    out = ReLU( BN2(conv2( ReLU(BN1(conv1(x))) )) + shortcut(x) )
+
+The check runs the student's block on two shapes (kept, and changed by stride 2), finds
+its convolutions and BatchNorms by watching the forward pass (so any attribute names and
+any style work: modules, ``nn.Sequential``, ``F.relu``, in-place ReLU, ``out += identity``),
+copies their weights into :class:`resnet_edu.models.ResidualBlock` and compares outputs and
+input gradients in float64. When they differ it tries the usual mistakes one by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..models import ResidualBlock
+from ._harness import (
+    close,
+    construct,
+    forward,
+    randomise_batchnorm,
+    require_class,
+    require_signature,
+    sandbox,
+)
+from .failure import fail, passed
+
+CONFIGS = ((4, 4, 1), (4, 8, 2))  # (in_channels, out_channels, stride): shape kept, shape changed
+BATCH, SIZE = 4, 6
+
+
+@dataclass
+class Trace:
+    """Which Conv2d / BatchNorm2d ran, in order, with their input and output tensors."""
+
+    calls: list[tuple[nn.Module, torch.Tensor, torch.Tensor]] = field(default_factory=list)
+
+    def hook(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        self.calls.append((module, inputs[0] if inputs else None, output))
+
+    def convs(self, kernel: int) -> list[tuple[nn.Module, torch.Tensor, torch.Tensor]]:
+        return [c for c in self.calls if isinstance(c[0], nn.Conv2d) and c[0].kernel_size == (kernel, kernel)]
+
+    def bn_after(self, output: torch.Tensor) -> nn.Module | None:
+        for module, inp, _ in self.calls:
+            if isinstance(module, nn.BatchNorm2d) and inp is output:
+                return module
+        return None
+
+
+def _traced_forward(block: nn.Module, x: torch.Tensor, tried: str) -> tuple[torch.Tensor, Trace]:
+    trace = Trace()
+    handles = [
+        m.register_forward_hook(trace.hook) for m in block.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))
+    ]
+    try:
+        out = forward(block, x, "ResidualBlock", tried)
+    except Exception as exc:
+        if "size of tensor" in str(exc) or "must match" in str(exc):
+            raise _shape_mismatch(block, tried) from None
+        raise
+    finally:
+        for h in handles:
+            h.remove()
+    return out, trace
+
+
+def _shape_mismatch(block: nn.Module, tried: str):
+    projections = [m for m in block.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1)]
+    if not projections:
+        return fail(
+            "no_projection",
+            tried,
+            "a 1x1 convolution (stride 2) + BatchNorm on the shortcut when the shape changes (option B)",
+            "no projection: x has 4 channels at 6x6 but the branch gives 8 channels at 3x3, so they cannot be added",
+            "if stride != 1 or in_channels != out_channels: self.shortcut = nn.Sequential(conv1x1(in, out, stride), nn.BatchNorm2d(out))",
+        )
+    if all(p.stride == (1, 1) for p in projections):
+        return fail(
+            "projection_stride",
+            tried,
+            "the 1x1 projection to use the block's stride, so that it halves the feature map like conv1",
+            "the projection has stride 1: its output is 6x6 while the branch's is 3x3",
+            "build it as nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)",
+        )
+    return fail(
+        "shape_mismatch",
+        tried,
+        "branch and shortcut of the same shape, so that they can be added",
+        "the two tensors added in forward have different shapes",
+        "print out.shape and identity.shape just before the addition",
+    )
+
+
+
+def _copy_conv(src: nn.Conv2d, dst: nn.Conv2d) -> None:
+    dst.weight.copy_(src.weight)
+
+
+def _copy_bn(src: nn.BatchNorm2d, dst: nn.BatchNorm2d) -> None:
+    if src.affine:
+        dst.weight.copy_(src.weight)
+        dst.bias.copy_(src.bias)
+    else:
+        dst.weight.fill_(1.0)
+        dst.bias.zero_()
+    dst.eps = src.eps
+
+
+def _structure(trace: Trace, x: torch.Tensor, cin: int, cout: int, stride: int, tried: str) -> dict:
+    """Find conv1, bn1, conv2, bn2 and the projection in the trace; report structural mistakes."""
+    seen: dict[int, int] = {}
+    for module, _, _ in trace.calls:
+        if isinstance(module, nn.BatchNorm2d):
+            seen[id(module)] = seen.get(id(module), 0) + 1
+    if any(n > 1 for n in seen.values()):
+        raise fail(
+            "bn_shared",
+            tried,
+            "two BatchNorm layers in the branch, one after each convolution",
+            "one BatchNorm module is called twice (after conv1 and after conv2): the two layers then share "
+            "their scale, shift and running statistics",
+            "create self.bn1 and self.bn2 as two separate nn.BatchNorm2d(out_channels)",
+        )
+    convs3 = trace.convs(3)
+    if len({id(c[0]) for c in convs3}) != 2 or len(convs3) != 2:
+        kinds = ", ".join(f"{tuple(m.kernel_size)} {m.in_channels}->{m.out_channels}" for m, _, _ in trace.calls if isinstance(m, nn.Conv2d))
+        raise fail(
+            "conv_count",
+            tried,
+            "two 3x3 convolutions in the branch: conv1 (in -> out channels, stride s) then conv2 (out -> out, stride 1)",
+            f"forward ran these convolutions: {kinds or 'none'}",
+            "conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False); conv2 likewise with out_channels, stride 1",
+        )
+    (conv1, in1, out1), (conv2, _, out2) = convs3
+    if in1 is not x:
+        raise fail(
+            "conv1_input",
+            tried,
+            "conv1 to be applied to the block's input x",
+            "the first 3x3 convolution receives something other than x",
+            "start forward with out = self.conv1(x)",
+        )
+    if conv1.stride != (stride, stride) or conv2.stride != (1, 1):
+        raise fail(
+            "stride_place",
+            tried,
+            f"the stride ({stride}) on conv1 and stride 1 on conv2, as in the course's block (and torchvision's BasicBlock)",
+            f"conv1 has stride {conv1.stride[0]}, conv2 has stride {conv2.stride[0]}",
+            "pass stride=stride to conv1 only",
+        )
+    if conv1.padding != (1, 1) or conv2.padding != (1, 1):
+        raise fail(
+            "padding",
+            tried,
+            "3x3 convolutions with padding=1, so that stride 1 keeps the feature map's size",
+            f"conv1 has padding {conv1.padding}, conv2 has padding {conv2.padding}",
+            "add padding=1 to both 3x3 convolutions (or use resnet_edu.models.conv3x3)",
+        )
+    roles = {"conv1": conv1, "conv2": conv2}
+    for name, out in (("bn1", out1), ("bn2", out2)):
+        bn = trace.bn_after(out)
+        if bn is None:
+            conv = "conv1" if name == "bn1" else "conv2"
+            raise fail(
+                "bn_missing",
+                tried,
+                f"a BatchNorm right after {conv}: conv -> BN -> ReLU, twice",
+                f"nothing normalises the output of {conv} ({name} missing, or applied after the ReLU)",
+                f"self.{name} = nn.BatchNorm2d(out_channels) in __init__, and {name}({conv}(...)) in forward",
+            )
+        roles[name] = bn
+    projections = [c for c in trace.convs(1) if c[1] is x]
+    changes = stride != 1 or cin != cout
+    if changes and not projections:
+        raise fail(
+            "no_projection",
+            tried,
+            "a 1x1 convolution (stride 2) + BatchNorm on the shortcut when the shape changes (option B)",
+            "no projection on the shortcut (zero padding is the paper's option A; this course's block uses option B)",
+            "if stride != 1 or in_channels != out_channels: self.shortcut = nn.Sequential(conv1x1(in, out, stride), nn.BatchNorm2d(out))",
+        )
+    if not changes and projections:
+        raise fail(
+            "projection_on_identity",
+            tried,
+            "the identity shortcut when the shape is kept (stride 1, in_channels == out_channels)",
+            "a 1x1 projection on every block: that is the paper's option C, legitimate but not the course's "
+            "block, and it adds parameters and changes the function",
+            "use nn.Identity() (or just x) as the shortcut when nothing changes",
+        )
+    if projections:
+        proj, _, proj_out = projections[0]
+        if proj.stride != (stride, stride):
+            raise fail(
+                "projection_stride",
+                tried,
+                "the 1x1 projection to use the block's stride",
+                f"the projection has stride {proj.stride[0]} instead of {stride}",
+                "nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)",
+            )
+        bn = trace.bn_after(proj_out)
+        if bn is None:
+            raise fail(
+                "projection_no_bn",
+                tried,
+                "the projection shortcut to be a 1x1 convolution followed by BatchNorm",
+                "the shortcut's 1x1 convolution has no BatchNorm after it, so its scale does not match the branch's",
+                "self.shortcut = nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))",
+            )
+        roles["proj"], roles["proj_bn"] = proj, bn
+    return roles
+
+
+def _reference(roles: dict, cin: int, cout: int, stride: int) -> nn.Module:
+    ref = ResidualBlock(cin, cout, stride, shortcut="B").double().train()
+    with torch.no_grad():
+        _copy_conv(roles["conv1"], ref.conv1)
+        _copy_conv(roles["conv2"], ref.conv2)
+        _copy_bn(roles["bn1"], ref.bn1)
+        _copy_bn(roles["bn2"], ref.bn2)
+        if "proj" in roles:
+            _copy_conv(roles["proj"], ref.shortcut[0])
+            _copy_bn(roles["proj_bn"], ref.shortcut[1])
+    return ref
+
+
+def _diagnose(out: torch.Tensor, ref: nn.Module, x: torch.Tensor, tried: str):
+    """Compare the student's output with the usual wrong formulas, computed on the same weights."""
+    with torch.no_grad():
+        pre = ref.conv1(x)
+        h = F.relu(ref.bn1(pre))
+        f = ref.bn2(ref.conv2(h))
+        s = ref.shortcut(x)
+    candidates = [
+        ("skip_missing", F.relu(f), "the skip is missing: forward returns ReLU(BN2(conv2(...))) with nothing added",
+         "add the shortcut before the last ReLU: out = self.relu(out + self.shortcut(x))"),
+        ("final_relu_missing", f + s, "the final ReLU is missing: the output is BN2(conv2(...)) + shortcut(x)",
+         "apply ReLU after the addition: return self.relu(out + identity)"),
+        ("skip_after_relu", F.relu(f) + s, "the skip is added after the final ReLU: ReLU(F(x)) + x",
+         "add first, then apply ReLU: out = self.relu(out + identity)"),
+        ("relu_before_add", F.relu(F.relu(f) + s), "a ReLU is applied to the branch before the addition",
+         "the branch ends with BN2 (no ReLU); the only ReLU after conv2 comes after the addition"),
+        ("relu_before_add", F.relu(f + F.relu(s)), "a ReLU is applied to the shortcut before the addition",
+         "add x itself; the ReLU comes once, after the addition"),
+    ]
+    if s.shape == h.shape:
+        for carried in (h, ref.bn1(pre).detach(), pre):
+            candidates.append(("wrong_skip_tensor", F.relu(f + carried),
+                               "the skip carries an intermediate tensor of the branch instead of the block's input x",
+                               "keep identity = x at the top of forward, before x is transformed, and add that"))
+    for mistake, value, cause, hint in candidates:
+        if close(out, value):
+            return fail(mistake, tried, "ReLU(BN2(conv2(ReLU(BN1(conv1(x))))) + shortcut(x))", cause, hint)
+    # A scaled skip: where the output is positive, out = f + alpha * s.
+    positive = out > 1e-6
+    if positive.sum() > 10:
+        r, sp = (out - f)[positive], s[positive]
+        alpha = (r * sp).sum() / (sp * sp).sum()
+        if close(r, alpha * sp, tol=1e-6) and abs(alpha.item() - 1) > 1e-3:
+            return fail(
+                "skip_scaled",
+                tried,
+                "the shortcut added with weight 1: out = ReLU(F(x) + x)",
+                f"the skip is scaled by {alpha.item():.3g}; the identity must pass unchanged "
+                "(He et al. 2016 show that scaling the shortcut hurts deep nets)",
+                "add identity itself, not a multiple of it",
+            )
+    diff = (out - ref(x)).abs().max().item() if out.shape == f.shape else float("nan")
+    return fail(
+        "wrong_output",
+        tried,
+        "ReLU(BN2(conv2(ReLU(BN1(conv1(x))))) + shortcut(x)) (design section 4)",
+        f"the output differs from the course's block on the same weights (largest difference {diff:.3g}); "
+        "check the order conv -> BN -> ReLU, and that nothing else is added or multiplied",
+        "compare your forward line by line with the formula above",
+    )
+
+
+def check_residual_block(block_class: type) -> None:
+    """Check a student's ``ResidualBlock(in_channels, out_channels, stride=1)`` against the course's block."""
+    require_class(block_class, "ResidualBlock")
+    sig = "ResidualBlock(in_channels, out_channels, stride=1)"
+    require_signature(block_class, sig, "ResidualBlock(4, 4)", 4, 4)
+    require_signature(block_class, sig, "ResidualBlock(4, 8, stride=2)", 4, 8, stride=2)
+    notes: set[str] = set()
+    with sandbox(0) as g:
+        for cin, cout, stride in CONFIGS:
+            tried = f"ResidualBlock({cin}, {cout}, stride={stride}) on x of shape ({BATCH}, {cin}, {SIZE}, {SIZE})"
+            block = construct(block_class, tried, cin, cout, stride=stride)
+            block.to("cpu", torch.float64).train()
+            randomise_batchnorm(block, g)
+            x = torch.randn(BATCH, cin, SIZE, SIZE, generator=g, dtype=torch.float64)
+            out, trace = _traced_forward(block, x, tried)
+            size = (SIZE - 1) // stride + 1
+            expected = (BATCH, cout, size, size)
+            if tuple(out.shape) != expected:
+                raise fail(
+                    "shape",
+                    tried,
+                    f"an output of shape {expected}",
+                    f"the output has shape {tuple(out.shape)}: check out_channels, the stride of conv1 and padding=1",
+                    "conv1 = 3x3, in -> out channels, stride=stride, padding=1; conv2 = 3x3, out -> out, stride 1, padding=1",
+                )
+            roles = _structure(trace, x, cin, cout, stride, tried)
+            if any(m.bias is not None for m in block.modules() if isinstance(m, nn.Conv2d)):
+                notes.add("your convolutions have bias=True; this course expects bias=False, as the BatchNorm after "
+                          "each one subtracts the mean and the bias cancels")
+            ref = _reference(roles, cin, cout, stride)
+            if not close(out, ref(x)):
+                raise _diagnose(out, ref, x, tried)
+            # Gradients must flow through the skip, unscaled and attached to the graph.
+            xg = x.clone().requires_grad_(True)
+            xr = x.clone().requires_grad_(True)
+            seed = torch.randn(expected, generator=g, dtype=torch.float64)
+            out_g = forward(block, xg, "ResidualBlock", tried)
+            (grad_ref,) = torch.autograd.grad((ref(xr) * seed).sum(), xr)
+            grad = None
+            if out_g.requires_grad:
+                (grad,) = torch.autograd.grad((out_g * seed).sum(), xg, allow_unused=True)
+            if grad is None or not close(grad, grad_ref, tol=1e-6):
+                raise fail(
+                    "skip_detached",
+                    tried + ", then backward",
+                    "d out / d x = (dF/dx + I) where the output is positive: the gradient flows through the skip",
+                    "the output is right but the gradient is not: the skip is cut from autograd "
+                    "(x.detach(), x.data, torch.no_grad() or a copy through numpy)",
+                    "add the tensor x itself: out = out + identity with identity = x",
+                )
+    note = f" Note: {sorted(notes)[0]}." if notes else ""
+    passed(
+        "ResidualBlock matches the course's block: identity shortcut when the shape is kept, "
+        "1x1 projection + BN when it changes, and the gradient flows through the skip." + note
+    )

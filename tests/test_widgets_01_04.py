@@ -1,0 +1,175 @@
+"""The widgets of lessons 01-04, tested without a browser: build, set a control's value,
+check the figure in the output changed and the data behind it are right."""
+
+import base64
+
+import pytest
+import torch
+
+from resnet_edu import experiments
+from resnet_edu.data import load_digits
+from resnet_edu.models import MLPStack, set_skips
+from resnet_edu.probes import gradient_norms
+from resnet_edu.train import train
+from resnet_edu.widgets import DepthExplorer, GradientFlowExplorer, SkipToggle
+
+
+def png_of(widget) -> bytes:
+    outputs = widget.output.outputs
+    assert len(outputs) == 1, "the output must hold exactly one figure (replaced, not appended)"
+    data = base64.b64decode(outputs[0]["data"]["image/png"])
+    assert data.startswith(b"\x89PNG"), "the output must hold a PNG image"
+    return data
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits()
+
+
+def reference_norms(digits, depth, seed=0, skips=None, **kwargs):
+    """Gradient norms computed independently of the widgets and experiments."""
+    torch.manual_seed(seed)
+    model = MLPStack(depth, **kwargs)
+    if skips is not None:
+        set_skips(model, skips)
+    return gradient_norms(model, digits.x_train[:256], digits.y_train[:256])
+
+
+# --------------------------------------------------------------------- gradient-flow explorer
+
+
+def test_gradient_flow_explorer_redraws_and_shows_the_right_data(digits):
+    explorer = GradientFlowExplorer(depth=10, activation="relu", init="default", batchnorm=True, block="plain")
+    before = png_of(explorer)
+    assert explorer.norms == pytest.approx(reference_norms(digits, 10, activation="relu", batchnorm=True))
+
+    explorer.activation.value = "sigmoid"
+    explorer.batchnorm.value = False
+    after = png_of(explorer)
+    assert after != before
+    expected = reference_norms(digits, 10, activation="sigmoid", batchnorm=False)
+    assert list(explorer.norms) == list(expected)
+    assert explorer.norms == pytest.approx(expected, rel=1e-5)
+
+
+def test_gradient_flow_explorer_every_control_redraws():
+    explorer = GradientFlowExplorer(depth=8)
+    changes = [
+        (explorer.depth, 12), (explorer.init, "kaiming"), (explorer.block, "residual"),
+        (explorer.activation, "tanh"), (explorer.batchnorm, False),
+    ]
+    for control, value in changes:
+        before = png_of(explorer)
+        control.value = value
+        assert png_of(explorer) != before, f"changing {control.description} did not redraw"
+    assert explorer.settings() == {
+        "depth": 12, "activation": "tanh", "init": "kaiming", "batchnorm": False, "block": "residual"
+    }
+    assert len(explorer.norms) == 12
+
+
+def test_gradient_flow_explorer_shows_vanishing_sigmoid():
+    explorer = GradientFlowExplorer(depth=50, activation="sigmoid", batchnorm=False)
+    values = list(explorer.norms.values())
+    assert values[0] == 0.0 and values[-1] > 0.1
+
+
+def test_gradient_flow_explorer_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="activation"):
+        GradientFlowExplorer(activation="swish")
+    with pytest.raises(ValueError, match="even"):
+        GradientFlowExplorer(depth=7)
+
+
+# --------------------------------------------------------------------- skip toggle
+
+
+@pytest.fixture(scope="module")
+def toggle():
+    return SkipToggle(depth=8, steps=5)
+
+
+def test_skip_toggle_has_a_skip_connection_checkbox(toggle):
+    assert "skip connection" in toggle.skip.description
+    assert toggle.skip.value is True
+    assert toggle in [toggle] and toggle.children[0] is toggle.skip and toggle.children[-1] is toggle.output
+
+
+def test_skip_toggle_changes_the_figure_and_back(toggle):
+    on = png_of(toggle)
+    toggle.skip.value = False
+    off = png_of(toggle)
+    assert off != on
+    assert toggle.current is toggle.states[False]
+    toggle.skip.value = True
+    assert png_of(toggle) == on  # the same state draws the same figure
+    assert toggle.current is toggle.states[True]
+
+
+def test_skip_toggle_data_are_the_two_states_of_one_model(toggle, digits):
+    for skips in (True, False):
+        expected = reference_norms(digits, 8, skips=skips, block="residual")
+        assert toggle.states[skips].gradient_norms == pytest.approx(expected, rel=1e-5)
+        assert len(toggle.states[skips].history.loss) == 5
+    # trained from the same weights, with the same batches: an independent run agrees
+    torch.manual_seed(0)
+    model = MLPStack(8, block="residual")
+    set_skips(model, False)
+    history = train(model, digits.x_train, digits.y_train, steps=5, seed=0, progress=False)
+    assert toggle.states[False].history.loss == pytest.approx(history.loss, rel=1e-5)
+    assert toggle.states[True].history.loss != toggle.states[False].history.loss
+
+
+def test_skip_toggle_does_not_recompute_when_toggled(toggle, monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("toggling must only redraw the cached states")
+
+    monkeypatch.setattr(experiments, "train", fail)
+    monkeypatch.setattr(experiments, "gradient_norms", fail)
+    toggle.skip.value = not toggle.skip.value
+    toggle.skip.value = not toggle.skip.value
+
+
+# --------------------------------------------------------------------- depth explorer
+
+
+def test_depth_explorer_adds_a_kind_and_its_data_are_right(digits):
+    explorer = DepthExplorer(depths=(4,), kinds=("plain",))
+    before = png_of(explorer)
+    assert set(explorer.sweep.histories) == {"plain"}
+
+    explorer.kind_buttons["residual"].value = True
+    assert png_of(explorer) != before
+    assert set(explorer.sweep.histories) == {"plain", "residual"}
+    assert "zero-init" in explorer.status.value
+    # an independent training run with the documented settings gives the same history
+    torch.manual_seed(0)
+    model = MLPStack(4, block="residual", zero_init_residual=True)
+    history = train(model, digits.x_train, digits.y_train, steps=200, seed=0, progress=False)
+    assert explorer.sweep.histories["residual"][4][0].loss == pytest.approx(history.loss, rel=1e-5)
+
+
+def test_depth_explorer_adds_a_depth():
+    explorer = DepthExplorer(depths=(4,), kinds=("plain",))
+    before = png_of(explorer)
+    explorer.depth_buttons[10].value = True
+    assert png_of(explorer) != before
+    assert set(explorer.sweep.histories["plain"]) == {4, 10}
+    assert explorer.selection() == ((4, 10), ("plain",))
+    assert "zero-init" not in explorer.status.value  # only residual stacks have it
+
+
+def test_depth_explorer_with_nothing_selected_says_so_and_keeps_the_figure():
+    explorer = DepthExplorer(depths=(4,), kinds=("plain",))
+    before = png_of(explorer)
+    explorer.kind_buttons["plain"].value = False
+    assert "Select" in explorer.status.value
+    assert png_of(explorer) == before
+
+
+def test_depth_explorer_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="depths"):
+        DepthExplorer(depths=(5,))
+    with pytest.raises(ValueError, match="kinds"):
+        DepthExplorer(kinds=("preact",))
