@@ -6,4 +6,21 @@ from .lesion import LesionResult, delete_block, delete_blocks, lesion_study, mod
 from .shattered import autocorrelation, input_gradients, line_network, shattering_curve
 from .landscape import LossSurface, filter_normalized_direction, loss_surface
 
-__all__ = ["gradient_norms", "weight_layers", "first_to_last", "spread", "LesionResult", "delete_block", "delete_blocks", "lesion_study", "model_blocks", "autocorrelation", "input_gradients", "line_network", "shattering_curve", "LossSurface", "filter_normalized_direction", "loss_surface"]
+__all__ = [
+    "gradient_norms",
+    "weight_layers",
+    "first_to_last",
+    "spread",
+    "LesionResult",
+    "delete_block",
+    "delete_blocks",
+    "lesion_study",
+    "model_blocks",
+    "autocorrelation",
+    "input_gradients",
+    "line_network",
+    "shattering_curve",
+    "LossSurface",
+    "filter_normalized_direction",
+    "loss_surface",
+]

@@ -13,4 +13,17 @@ from .depth_explorer import DepthExplorer, depth_explorer_figure
 from .lesion import LesionExplorer, lesion_explorer_figure
 from .shattered import ShatteredExplorer, shattered_figure
 
-__all__ = ["figure_to_png", "show_figure", "GradientFlowExplorer", "gradient_flow_figure", "SkipToggle", "skip_toggle_figure", "DepthExplorer", "depth_explorer_figure", "LesionExplorer", "lesion_explorer_figure", "ShatteredExplorer", "shattered_figure"]
+__all__ = [
+    "figure_to_png",
+    "show_figure",
+    "GradientFlowExplorer",
+    "gradient_flow_figure",
+    "SkipToggle",
+    "skip_toggle_figure",
+    "DepthExplorer",
+    "depth_explorer_figure",
+    "LesionExplorer",
+    "lesion_explorer_figure",
+    "ShatteredExplorer",
+    "shattered_figure",
+]
