@@ -128,7 +128,9 @@ def make_exercise(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat
         where = f"{name}, cell {index}"
         meta = cell.metadata.get("nbgrader", {})
         lines = cell.source.split("\n")
-        if meta.get("solution"):
+        if meta.get("solution") and cell.cell_type == "markdown" and BEGIN not in cell.source:
+            lines = [MARKDOWN_STUB]  # as nbgrader does: a whole-cell written answer
+        elif meta.get("solution"):
             lines = _replace_regions(lines, where, markdown=cell.cell_type == "markdown")
         lines = _remove_hidden(lines, where)
         cell.source = "\n".join(lines)

@@ -54,8 +54,8 @@ def load_digits(
     digits = _sklearn_digits()
     x = torch.tensor(digits.data, dtype=dtype)
     y = torch.tensor(digits.target, dtype=torch.long)
-    if not isinstance(n_train, int) or not 0 < n_train < len(x):
-        raise ValueError(f"n_train must be an int between 1 and {len(x) - 1}, got {n_train!r}")
+    if isinstance(n_train, bool) or not isinstance(n_train, int) or not 1 < n_train < len(x):
+        raise ValueError(f"n_train must be an int between 2 and {len(x) - 1}, got {n_train!r}")
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     x, y = x[order], y[order]
     mean = x[:n_train].mean(0)

@@ -195,13 +195,14 @@ def autograd_graph(
 
     model = copy.deepcopy(model)
     x = x.detach().clone().requires_grad_(True)
+    out, shortcuts = _shortcut_sources(model, x)
+    loss = out.sum()
+    params = dict(model.named_parameters())
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torchviz 0.0.3 uses distutils' deprecated LooseVersion
+        # torchviz 0.0.3 uses distutils' deprecated LooseVersion; hide only that.
+        warnings.simplefilter("ignore", DeprecationWarning)
         from torchviz import make_dot
 
-        out, shortcuts = _shortcut_sources(model, x)
-        loss = out.sum()
-        params = dict(model.named_parameters())
         dot = make_dot(loss, params=params)
     fns = _grad_fns(loss.grad_fn)
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .validate import check_int, check_module
+from .validate import check_data, check_int, check_module
 
 
 @dataclass
@@ -21,6 +21,7 @@ class History:
 
     def final_loss(self, last: int = 10) -> float:
         """Mean training loss over the ``last`` steps (a less noisy end point than one batch)."""
+        check_int("last", last, 1)
         if not self.loss:
             raise ValueError("the history is empty: train for at least one step")
         tail = self.loss[-last:]
@@ -33,15 +34,6 @@ class Evaluation:
 
     loss: float
     accuracy: float
-
-
-def _check_data(x: object, y: object) -> None:
-    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError("x and y must be tensors (see resnet_edu.data.load_digits)")
-    if y.dim() != 1 or y.dtype != torch.long:
-        raise ValueError(f"y must be a 1-D tensor of class indices (torch.long), got {y.dtype} {tuple(y.shape)}")
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"x and y must hold the same, non-zero number of examples; got {len(x)} and {len(y)}")
 
 
 def train(
@@ -65,7 +57,7 @@ def train(
     never sees a tiny batch. Shows a ``tqdm`` progress bar unless ``progress=False``.
     """
     check_module("model", model)
-    _check_data(x, y)
+    check_data(x, y)
     check_int("steps", steps, 1)
     check_int("batch_size", batch_size, 2)  # BatchNorm needs two examples or more
     if batch_size > len(x):
@@ -101,7 +93,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> Evaluation:
     The model's train/eval mode is restored afterwards.
     """
     check_module("model", model)
-    _check_data(x, y)
+    check_data(x, y)
     was_training = model.training
     model.eval()
     try:

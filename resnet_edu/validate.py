@@ -38,3 +38,13 @@ def check_input(model_name: str, x: object, expected: str, ndim: int, size: int,
         raise TypeError(f"{model_name} expects a tensor of shape {expected}, got {type(x).__name__}")
     if x.dim() != ndim or x.shape[dim] != size:
         raise ValueError(f"{model_name} expects input of shape {expected}, got {tuple(x.shape)}")
+
+
+def check_data(x: object, y: object) -> None:
+    """Check a labelled batch: tensors ``x`` and ``y`` (class indices) with the same length."""
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError("x and y must be tensors (see resnet_edu.data.load_digits)")
+    if y.dim() != 1 or y.dtype != torch.long:
+        raise ValueError(f"y must be a 1-D tensor of class indices (torch.long), got {y.dtype} {tuple(y.shape)}")
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x and y must hold the same, non-zero number of examples; got {len(x)} and {len(y)}")

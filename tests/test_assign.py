@@ -76,6 +76,12 @@ def test_markers_are_replaced_at_their_indentation():
     assert nb.cells[3].source == "assert Block(2).forward(3) == 6"  # hidden tests removed
 
 
+def test_a_markdown_answer_without_markers_is_replaced_whole():
+    nb = sample_notebook()
+    nb.cells[2].source = "The answer is: skip connections."
+    assert assign.make_exercise(nb).cells[2].source == "YOUR ANSWER HERE"
+
+
 def test_outputs_and_run_metadata_are_cleared_and_input_is_not_changed():
     original = sample_notebook()
     before = copy.deepcopy(original)

@@ -17,7 +17,7 @@ from resnet_edu.models import (
 from resnet_edu.plots import plot_loss_curves
 from resnet_edu.probes import gradient_norms
 from resnet_edu.startup import seed_everything, start
-from resnet_edu.train import evaluate, train
+from resnet_edu.train import History, evaluate, train
 
 X, Y = torch.randn(16, 64), torch.randint(0, 10, (16,))
 
@@ -59,7 +59,11 @@ CASES = [
     (lambda: gradient_norms(torch.nn.ReLU(), X, Y), ValueError, "no Linear or Conv2d"),
     (lambda: gradient_norms(None, X, Y), TypeError, "must be a torch.nn.Module"),
     (lambda: load_digits(shape="square"), ValueError, "'flat' or 'image'"),
-    (lambda: load_digits(n_train=5000), ValueError, "n_train must be an int between 1 and 1796"),
+    (lambda: load_digits(n_train=5000), ValueError, "n_train must be an int between 2 and 1796"),
+    (lambda: load_digits(n_train=1), ValueError, "n_train must be an int between 2"),
+    (lambda: History([1.0]).final_loss(0), ValueError, "last must be >= 1"),
+    (lambda: gradient_norms(MLPStack(4), X, Y.float()), ValueError, "class indices"),
+    (lambda: gradient_norms(MLPStack(4), X, Y[:3]), ValueError, "same, non-zero number"),
     (lambda: line_grid(1), ValueError, "n_points must be an int >= 2"),
     (lambda: line_grid(10, 1.0, -1.0), ValueError, "low must be below high"),
     (lambda: start(threads=0), ValueError, "threads must be >= 1"),

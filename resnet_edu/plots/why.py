@@ -139,7 +139,7 @@ def plot_shattered_gradients(
         if i < n - 1:
             ax.tick_params(labelbottom=False)
     lefts[0].set_title(f"dy/dx of {depth}-layer networks at initialisation")
-    lefts[-1].set_xlabel("input x (256 evenly spaced points)")
+    lefts[-1].set_xlabel(f"input x ({len(x)} evenly spaced points)")
     right = fig.add_subplot(grid[:, 1])
     draw_shattering(right, curves, depth)
     right.set_title("Does dy/dx stay smooth as depth grows?")

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validate import check_module
+from ..validate import check_data, check_module
 
 WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
 
@@ -33,6 +33,7 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[s
     depend on (a projection shortcut while the skips are off) are left out.
     """
     layers = weight_layers(model)
+    check_data(x, y)
     if not layers:
         raise ValueError(f"{type(model).__name__} has no Linear or Conv2d layer to probe")
     probe = copy.deepcopy(model).train()

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validate import check_int, check_module
+from ..validate import check_data, check_int, check_module
 
 
 def filter_normalized_direction(model: nn.Module, seed: int = 0) -> list[torch.Tensor]:
@@ -76,6 +76,7 @@ def loss_surface(
     trained weights sit on the centre of the grid. Cost: ``steps**2`` forward passes.
     """
     check_module("model", model)
+    check_data(x, y)
     check_int("steps", steps, 3)
     if steps % 2 == 0:
         raise ValueError(f"steps must be odd (the trained weights are the grid's centre), got {steps}")

@@ -44,7 +44,7 @@ def input_gradients(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     for m in probe.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
             m.reset_running_stats()
-            m.momentum = None  # cumulative average: after one batch, exactly its statistics
+            m.momentum = None  # cumulative average: after one batch, its statistics (variance unbiased, n/(n-1))
     probe.train()
     with torch.no_grad():
         probe(x)
