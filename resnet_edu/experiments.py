@@ -18,7 +18,7 @@ import torch
 
 from .data import Split, load_digits
 from .models import MLPStack, set_skips
-from .models.mlp import ACTIVATIONS, INITS, MLP_BLOCKS
+from .models.mlp import ACTIVATIONS, INITS, MLP_BLOCKS, check_mlp_depth
 from .probes import gradient_norms
 from .train import History, train
 from .validate import check_choice, check_int
@@ -31,12 +31,6 @@ SWEEP_DEPTHS = (4, 10, 20, 56)
 def _digits(n_train: int = 1200) -> Split:
     return load_digits(shape="flat", n_train=n_train)
 
-
-def _check_depth(depth: object) -> int:
-    check_int("depth", depth, 2)
-    if depth % 2:  # type: ignore[operator]
-        raise ValueError(f"depth counts Linear layers (1 stem + 2 per block + 1 head), so it must be even; got {depth}")
-    return depth  # type: ignore[return-value]
 
 
 # ----------------------------------------------------------------------------- gradient flow
@@ -70,7 +64,7 @@ def gradient_profile(
     first ``batch_size`` training digits (see :func:`resnet_edu.probes.gradient_norms`).
     Returns ``{layer name: norm}`` from input to output. Takes 10-50 ms at depth 50.
     """
-    _check_depth(depth)
+    check_mlp_depth(depth)
     check_choice("activation", activation, ACTIVATIONS)
     check_choice("init", init, INITS)
     check_choice("block", block, MLP_BLOCKS)
@@ -112,7 +106,7 @@ def training_run(
     defaults to True for residual stacks (each block starts as the identity, Goyal et al.
     2017) and must be False (or None) for plain ones. Cached: the second call is free.
     """
-    _check_depth(depth)
+    check_mlp_depth(depth)
     check_choice("block", block, MLP_BLOCKS)
     check_int("seed", seed, 0)
     check_int("steps", steps, 1)
@@ -174,7 +168,7 @@ def depth_sweep(
     if not depths or not blocks or not seeds:
         raise ValueError("depths, blocks and seeds must each hold at least one value")
     for depth in depths:
-        _check_depth(depth)
+        check_mlp_depth(depth)
     for block in blocks:
         check_choice("block", block, MLP_BLOCKS)
     from tqdm.auto import tqdm
@@ -219,7 +213,7 @@ def skip_states(depth: int = 32, steps: int = 200, seed: int = 0) -> dict[bool, 
     skip connections on and off: per-layer gradient norms at initialisation and a training run
     from the same initial weights. Returns ``{True: skips on, False: skips off}``; cached.
     """
-    _check_depth(depth)
+    check_mlp_depth(depth)
     if depth < 4:
         raise ValueError(f"depth must be >= 4 so the stack has at least one block, got {depth}")
     check_int("steps", steps, 1)

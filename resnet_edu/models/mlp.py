@@ -98,6 +98,14 @@ class PreActMLPBlock(nn.Module):
         return out + x if self.skip else out
 
 
+def check_mlp_depth(depth: object) -> int:
+    """Return ``depth`` if an :class:`MLPStack` can have it: an even int >= 2."""
+    check_int("depth", depth, 2)
+    if depth % 2:  # type: ignore[operator]
+        raise ValueError(f"depth counts Linear layers (1 stem + 2 per block + 1 head), so it must be even; got {depth}")
+    return depth  # type: ignore[return-value]
+
+
 _BLOCK_CLASSES = {"plain": PlainMLPBlock, "residual": ResidualMLPBlock, "preact": PreActMLPBlock}
 
 
@@ -154,11 +162,7 @@ class MLPStack(nn.Module):
         num_classes: int = 10,
     ) -> None:
         super().__init__()
-        check_int("depth", depth, 2)
-        if depth % 2:
-            raise ValueError(
-                f"depth counts Linear layers (1 stem + 2 per block + 1 head), so it must be even; got {depth}"
-            )
+        check_mlp_depth(depth)
         check_int("width", width, 1)
         check_choice("block", block, MLP_BLOCKS)
         check_choice("activation", activation, ACTIVATIONS)

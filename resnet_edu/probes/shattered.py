@@ -16,7 +16,7 @@ from functools import lru_cache
 import torch
 from torch import nn
 
-from ..models.mlp import MLPStack
+from ..models.mlp import MLP_BLOCKS, MLPStack
 from ..validate import check_choice, check_int, check_module
 
 
@@ -77,7 +77,7 @@ def shattering_curve(
 
     Cached for the life of the process (a lesson and its widget share the computation).
     """
-    check_choice("block", block, ("plain", "residual", "preact"))
+    check_choice("block", block, MLP_BLOCKS)
     if not depths or not seeds:
         raise ValueError("depths and seeds must hold at least one value each")
     if not isinstance(batchnorm, bool):

@@ -9,9 +9,9 @@ import torch
 from matplotlib.figure import Figure
 
 from ..data import line_grid
+from ..models.mlp import check_mlp_depth
 from ..plots.why import plot_shattered_gradients
 from ..probes.shattered import input_gradients, line_network, shattering_curve
-from ..validate import check_int
 from .output import show_figure
 
 #: Depths of the autocorrelation curve on the right of the figure.
@@ -25,9 +25,7 @@ def shattered_state(depth: int, batchnorm: bool = True, width: int = 200, n_poin
     """What the explorer shows: ``{"x", "gradients": {label: dy/dx}, "curves": {label:
     {depth: autocorrelation}}}`` for plain and residual ReLU networks at initialisation
     (dy/dx of one network each; the curves average :data:`CURVE_SEEDS`)."""
-    check_int("depth", depth, 2)
-    if depth % 2:
-        raise ValueError(f"depth must be even (1 input layer + 2 per block + 1 output layer), got {depth}")
+    check_mlp_depth(depth)
     if not isinstance(batchnorm, bool):
         raise TypeError(f"batchnorm must be True or False, got {batchnorm!r}")
     x = line_grid(n_points)
