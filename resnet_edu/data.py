@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .seeding import seeded_generator
+
 NUM_CLASSES = 10
 IMAGE_SIZE = 8
 
@@ -56,7 +58,7 @@ def load_digits(
     y = torch.tensor(digits.target, dtype=torch.long)
     if isinstance(n_train, bool) or not isinstance(n_train, int) or not 1 < n_train < len(x):
         raise ValueError(f"n_train must be an int between 2 and {len(x) - 1}, got {n_train!r}")
-    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    order = torch.randperm(len(x), generator=seeded_generator(seed))
     x, y = x[order], y[order]
     mean = x[:n_train].mean(0)
     std = x[:n_train].std(0)

@@ -21,6 +21,7 @@ from .models import MLPStack, set_skips
 from .models.mlp import ACTIVATIONS, INITS, MLP_BLOCKS, check_mlp_depth
 from .probes import gradient_norms
 from .train import History, train
+from .seeding import shifted
 from .validate import check_choice, check_int
 
 #: Depths of the degradation sweep (design section 5): 1 stem + 2 per block + 1 head.
@@ -42,7 +43,7 @@ def _gradient_profile(
 ) -> tuple[tuple[str, float], ...]:
     digits = _digits()
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(shifted(seed))
         model = MLPStack(depth, width=width, block=block, activation=activation, batchnorm=batchnorm, init=init)
     norms = gradient_norms(model, digits.x_train[:batch_size], digits.y_train[:batch_size])
     return tuple(norms.items())
@@ -119,7 +120,7 @@ def training_run(
     if key not in _RUNS:
         digits = _digits()
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.manual_seed(shifted(seed))
             model = MLPStack(depth, width=width, block=block, zero_init_residual=key[4])
         _RUNS[key] = train(model, digits.x_train, digits.y_train, steps=steps, lr=lr, seed=seed, progress=False)
     return copy.deepcopy(_RUNS[key])
@@ -196,7 +197,7 @@ class SkipState:
 def _skip_states(depth: int, steps: int, seed: int) -> tuple[SkipState, SkipState]:
     digits = _digits()
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(shifted(seed))
         model = MLPStack(depth, block="residual")
     states = []
     for skips in (True, False):

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .seeding import seeded_generator
 from .validate import check_data, check_int, check_module
 
 
@@ -65,7 +66,7 @@ def train(
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr}")
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeded_generator(seed)
     history = History()
     order = torch.randperm(len(x), generator=generator)
     position = 0

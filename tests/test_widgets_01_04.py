@@ -72,7 +72,8 @@ def test_gradient_flow_explorer_every_control_redraws():
 def test_gradient_flow_explorer_shows_vanishing_sigmoid():
     explorer = GradientFlowExplorer(depth=50, activation="sigmoid", batchnorm=False)
     values = list(explorer.norms.values())
-    assert values[0] == 0.0 and values[-1] > 0.1
+    # Tiny but not zero: float32 subnormals, summed in float64 so the norm does not underflow.
+    assert 0.0 < values[0] < 1e-30 and values[-1] > 0.1
 
 
 def test_gradient_flow_explorer_rejects_bad_arguments():

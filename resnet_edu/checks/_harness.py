@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn.modules import module as _module
 
+from ..seeding import seed_everything, seeded_generator
 from .failure import CheckFailed, fail, not_started
 
 
@@ -29,14 +30,12 @@ def sandbox(seed: int = 0) -> Iterator[torch.Generator]:
     py_state, np_state = random.getstate(), np.random.get_state()
     dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        random.seed(seed)
-        np.random.seed(seed)
+        seed_everything(seed)
         torch.set_default_dtype(torch.float64)
         torch.set_num_threads(1)
         try:
             with torch.enable_grad():
-                yield torch.Generator().manual_seed(seed)
+                yield seeded_generator(seed)
         finally:
             torch.set_default_dtype(dtype)
             torch.set_num_threads(threads)

@@ -7,24 +7,18 @@ hook instead of printing the traceback, so the student sees only the message.
 
 from __future__ import annotations
 
+from ..claims import CHECK_MARK, ShortError
+
 #: First words of the message a check gives when the exercise still raises NotImplementedError.
 NOT_STARTED = "Not started yet"
-CHECK_MARK = "\u2713"
-CROSS = "\u2717"
 
 
-class CheckFailed(AssertionError):
+class CheckFailed(ShortError):
     """A check found a mistake. ``mistake`` names it (for tests); the message explains it."""
 
     def __init__(self, message: str, mistake: str = "other") -> None:
         super().__init__(message)
-        self.message = message
         self.mistake = mistake
-
-    def _render_traceback_(self) -> list[str]:
-        """IPython shows these lines instead of the traceback (the cell still fails)."""
-        first, *rest = self.message.splitlines() or [""]
-        return [f"\x1b[1;31m{CROSS} {first}\x1b[0m", *rest]
 
 
 def fail(mistake: str, tried: str, expected: str, cause: str, hint: str) -> CheckFailed:

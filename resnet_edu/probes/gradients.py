@@ -31,6 +31,9 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[s
     fields and BatchNorm running statistics stay as they were. Returns
     ``{layer name: norm}`` in the order of :func:`weight_layers`; layers the loss does not
     depend on (a projection shortcut while the skips are off) are left out.
+
+    Norms are computed in float64: a vanishing gradient's entries can be float32 subnormals
+    (about 1e-43) whose float32 norm would underflow to exactly 0.0.
     """
     layers = weight_layers(model)
     check_data(x, y)
@@ -42,4 +45,4 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[s
     weights = [modules[name].weight for name in names]
     loss = F.cross_entropy(probe(x), y)
     grads = torch.autograd.grad(loss, weights, allow_unused=True)
-    return {name: g.norm().item() for name, g in zip(names, grads) if g is not None}
+    return {name: g.double().norm().item() for name, g in zip(names, grads) if g is not None}

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..seeding import seeded_generator
 from ..validate import check_data, check_int, check_module
 
 
@@ -31,7 +32,7 @@ def filter_normalized_direction(model: nn.Module, seed: int = 0) -> list[torch.T
     """
     check_module("model", model)
     check_int("seed", seed, 0)
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeded_generator(seed)
     direction = []
     for p in model.parameters():
         if p.dim() <= 1:

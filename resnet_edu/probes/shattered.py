@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..models.mlp import MLP_BLOCKS, MLPStack
+from ..seeding import shifted
 from ..validate import check_choice, check_int, check_module
 
 
@@ -26,7 +27,7 @@ def line_network(depth: int, block: str = "plain", batchnorm: bool = True, width
     state is left alone."""
     check_int("seed", seed, 0)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(shifted(seed))
         return MLPStack(depth, width=width, block=block, batchnorm=batchnorm, in_features=1, num_classes=2)
 
 
