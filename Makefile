@@ -11,7 +11,7 @@ TORCH ?= torch==2.13.0
 TORCH_PIP_FLAGS ?=
 READY := $(VENV)/.ready
 
-.PHONY: setup lab test benchmark clean
+.PHONY: setup lab test benchmark robustness clean
 
 setup: $(READY)
 
@@ -47,6 +47,14 @@ test-offline: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/run.py
+
+# Do the lessons' claims hold on other machines? Every lesson and solution in a fresh kernel,
+# with the stored seeds, every seed shifted by 1-5, and 2 torch threads (benchmarks/robustness.py);
+# the table goes to benchmarks/results/robustness.md. Narrow it down, e.g.
+#   make robustness ROBUSTNESS_FLAGS="--lessons 07 --shifts 1 2 --threads"
+ROBUSTNESS_FLAGS ?= --solutions
+robustness: setup
+	$(BIN)/python benchmarks/robustness.py $(ROBUSTNESS_FLAGS)
 
 clean:
 	rm -rf $(VENV)
