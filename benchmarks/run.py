@@ -3,6 +3,11 @@ each widget's median redraw time, and the training loop's overhead over a bare P
 
     python benchmarks/run.py                 # every lesson and every widget
     python benchmarks/run.py --lessons 00 03 # only these lessons, no widgets
+    python benchmarks/run.py --baseline 4c04da0   # lessons now and at that commit, in one run
+
+With ``--baseline REV`` each lesson is timed as it is now and as it was at commit REV (its
+notebooks run against its own package, from a temporary git worktree), alternating, so both
+columns see the same machine load.
 
 Each notebook runs in a fresh kernel, as `pytest --nbval lessons/` does; the kernel start
 (about 1-2 s) is reported separately from the execution time.
@@ -11,11 +16,16 @@ Each notebook runs in a fresh kernel, as `pytest --nbval lessons/` does; the ker
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import pathlib
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 
 import nbformat
 from nbclient import NotebookClient
@@ -25,16 +35,30 @@ LESSONS = ROOT / "lessons"
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 
-def time_notebook(path: pathlib.Path) -> tuple[float, float]:
-    """(kernel start, cell execution) in seconds for one notebook."""
+def time_notebook(path: pathlib.Path, package_root: pathlib.Path | None = None) -> tuple[float, float]:
+    """(kernel start, cell execution) in seconds for one notebook.
+
+    With ``package_root``, the kernel imports ``resnet_edu`` from there (a baseline worktree).
+    """
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    saved = os.environ.get("PYTHONPATH")
+    if package_root is not None:
+        os.environ["PYTHONPATH"] = str(package_root)
     t0 = time.perf_counter()
     with client.setup_kernel():
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
         t1 = time.perf_counter()
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
         t2 = time.perf_counter()
+    failed = [i for i, cell in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
+    if failed:
+        print(f"  ({path.name}: cells {failed} raised an error; the time covers the whole run anyway)", flush=True)
     return t1 - t0, t2 - t1
 
 
@@ -58,6 +82,34 @@ def widget_timings(repeats: int = 7) -> list[tuple[str, float]]:
     return results
 
 
+@contextlib.contextmanager
+def worktree(rev: str) -> Iterator[pathlib.Path]:
+    """A temporary, detached git worktree of ``rev`` (removed afterwards)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pathlib.Path(tmp) / "baseline"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(path), rev], check=True)
+        try:
+            yield path
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False)
+
+
+def compare_with_baseline(paths: list[pathlib.Path], rev: str) -> None:
+    """Time each lesson now and at ``rev``, alternating; print both and the totals."""
+    print(f"{'lesson':40s} {'now':>10s} {rev[:10]:>10s}   (execution, kernel start excluded)")
+    totals = [0.0, 0.0]
+    with worktree(rev) as base:
+        for path in paths:
+            old = base / "lessons" / path.name
+            now = time_notebook(path)[1]
+            before = time_notebook(old, package_root=base)[1] if old.exists() else None
+            totals[0] += now
+            totals[1] += before or 0.0
+            shown = "(new)" if before is None else f"{before:9.1f}s"
+            print(f"{path.name:40s} {now:9.1f}s {shown:>10s}", flush=True)
+    print(f"{'total':40s} {totals[0]:9.1f}s {totals[1]:9.1f}s")
+
+
 def machine_description() -> str:
     """CPU model, cores available, Python and torch versions."""
     import os
@@ -77,11 +129,15 @@ def machine_description() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lessons", nargs="*", help="lesson numbers to run (default: all)")
+    parser.add_argument("--baseline", metavar="REV", help="also time the lessons of git commit REV, alternating")
     args = parser.parse_args()
     paths = sorted(LESSONS.glob("*.ipynb"))
     if args.lessons:
         paths = [p for p in paths if p.name[:2] in args.lessons]
     print(machine_description())
+    if args.baseline:
+        compare_with_baseline(paths, args.baseline)
+        return
     print(f"{'lesson':40s} {'kernel start':>12s} {'execution':>10s}")
     total = 0.0
     for path in paths:
