@@ -4,14 +4,18 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# torch is installed first. PyPI gives a CPU build on macOS/Windows (and on this project's CI
-# machines); on Linux add a CPU index for the small build (see README), e.g.
+# torch is installed first, with TORCH_PIP_FLAGS. Unless you give them, tools/torch_pip_flags.py
+# picks them: on Linux without an NVIDIA GPU, PyTorch's CPU index (a ~200 MB torch instead of a
+# several-GB CUDA build), or pip's default index with one printed line if that index cannot be
+# reached; on a GPU machine, macOS and Windows, none (pip's default index). Explicit flags win:
+#   make lab TORCH_PIP_FLAGS=                                 # pip's default index
 #   make lab TORCH='torch==2.13.0' TORCH_PIP_FLAGS='--index-url <your index>'
 TORCH ?= torch==2.13.0
-TORCH_PIP_FLAGS ?=
+TORCH_PIP_FLAGS ?= $(shell $(PYTHON) tools/torch_pip_flags.py)
 READY := $(VENV)/.ready
+SITE_READY := $(VENV)/.site-ready
 
-.PHONY: setup lab test benchmark robustness clean
+.PHONY: setup lab test benchmark robustness clean site site-setup
 
 setup: $(READY)
 
@@ -29,10 +33,17 @@ $(READY): requirements.txt pyproject.toml
 # folder of the notebook it opens. Extra options for JupyterLab go in LAB_FLAGS, e.g.
 #   make lab LAB_FLAGS="--no-browser --port=8899"
 # Token authentication and the 127.0.0.1 address stay on whatever is passed there.
+# The printed link (and the browser tab) opens lesson 00 (default_url), with its token. A port
+# already in use: Jupyter tries the next ones itself and prints the one it got. As root (Docker,
+# cloud VMs) JupyterLab refuses to start without --allow-root, so it is added, with a note.
 LAB_FLAGS ?=
+LAB_START := /lab/tree/lessons/00_start_here.ipynb
+LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+LAB_ROOT_NOTE := make lab: running as root (as in Docker and many cloud VMs), so adding --allow-root, without which JupyterLab refuses to start.
 
 lab: setup
-	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=. $(LAB_FLAGS) lessons/00_start_here.ipynb
+	@$(if $(LAB_ROOT_FLAG),echo "$(LAB_ROOT_NOTE)")
+	$(BIN)/jupyter lab $(LAB_ROOT_FLAG) --ServerApp.root_dir=. --LabApp.default_url=$(LAB_START) $(LAB_FLAGS) --ip=127.0.0.1
 
 test: setup
 	$(BIN)/python -m pytest tests/
@@ -42,8 +53,30 @@ test: setup
 
 # The whole test suite with no network at all (Linux; root or user namespaces), as CI runs it.
 .PHONY: test-offline
-test-offline: setup
+# site-setup too: then tests/test_site.py builds the website offline (else it is skipped).
+test-offline: setup site-setup
 	.ci/offline $(MAKE) --no-print-directory test
+
+# The course as a static website, from the notebooks' stored outputs (nothing is executed),
+# offline; its tools (requirements-site.txt) are installed here only. Output: $(SITE)/ (gitignored).
+SITE ?= _site
+SITE_BUILD ?= build/site
+
+$(SITE_READY): $(READY) requirements-site.txt
+	$(BIN)/python -m pip install --quiet -r requirements-site.txt
+	@touch $@
+
+site-setup: $(SITE_READY)
+
+# The pages' sources are staged in $(SITE_BUILD)/src: the notebooks of lessons/ and exercises/
+# (never solutions/), website/*.md and the README (the landing page includes parts of it).
+site: $(SITE_READY)
+	@rm -rf $(SITE) $(SITE_BUILD) && mkdir -p $(SITE_BUILD)/src/lessons $(SITE_BUILD)/src/exercises
+	@cp website/*.md README.md $(SITE_BUILD)/src/ && cp lessons/*.ipynb $(SITE_BUILD)/src/lessons/ \
+	    && cp exercises/*.ipynb $(SITE_BUILD)/src/exercises/
+	$(BIN)/python -m sphinx -b html -q -c website -d $(SITE_BUILD)/doctrees $(SITE_BUILD)/src $(SITE_BUILD)/html
+	@mkdir -p $(dir $(abspath $(SITE))) && mv $(SITE_BUILD)/html $(SITE)
+	@echo "The site is in $(SITE)/ (open $(SITE)/index.html, or publish the folder on any static host)."
 
 benchmark: setup
 	$(BIN)/python benchmarks/run.py
