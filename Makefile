@@ -45,7 +45,11 @@ lab: setup
 	@$(if $(LAB_ROOT_FLAG),echo "$(LAB_ROOT_NOTE)")
 	$(BIN)/jupyter lab $(LAB_ROOT_FLAG) --ServerApp.root_dir=. --LabApp.default_url=$(LAB_START) $(LAB_FLAGS) --ip=127.0.0.1
 
+LINTED := resnet_edu tests benchmarks tools website
+
 test: setup
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/python -m pytest tests/
 	$(BIN)/pytest --nbval lessons/
 	$(BIN)/python -m resnet_edu.assign --check

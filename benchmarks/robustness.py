@@ -57,6 +57,10 @@ class Perturbation:
             RESNET_EDU_CLAIMS_LOG=claims_log,
             PYTHONWARNINGS=env.get("PYTHONWARNINGS", ""),
         )
+        if self.threads > 1:
+            # Sleeping, not spinning, OpenMP workers: the same numbers, but a busy machine (other
+            # runs, other notebooks) no longer slows a multi-thread run down by 10x or more.
+            env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         return env
 
 
@@ -71,7 +75,10 @@ def run_notebook(path: pathlib.Path) -> dict:
     log = pathlib.Path(os.environ["RESNET_EDU_CLAIMS_LOG"])
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        nb, timeout=900, kernel_name="python3", allow_errors=True,
+        nb,
+        timeout=900,
+        kernel_name="python3",
+        allow_errors=True,
         resources={"metadata": {"path": str(path.parent)}},
     )
     claims, errors = [], []
@@ -106,7 +113,9 @@ def run_in_subprocess(path: pathlib.Path, perturbation: Perturbation) -> dict:
         env = perturbation.environment(str(log))
         proc = subprocess.run(
             [sys.executable, __file__, "--run-one", str(path), "--result", str(out)],
-            env=env, capture_output=True, text=True,
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0 or not out.exists():
             result = {"claims": [], "errors": [{"cell": None, "error": proc.stderr.strip()[-800:]}], "seconds": 0.0}
@@ -122,10 +131,19 @@ def summarise(runs: list[dict]) -> tuple[list[dict], list[dict]]:
     for run in runs:
         for c in run["claims"]:
             key = (run["notebook"], c["cell"], c["statement"])
-            row = by_claim.setdefault(key, {
-                "notebook": run["notebook"], "cell": c["cell"], "statement": c["statement"],
-                "op": c["op"], "threshold": c["threshold"], "values": {}, "margins": {}, "held": {},
-            })
+            row = by_claim.setdefault(
+                key,
+                {
+                    "notebook": run["notebook"],
+                    "cell": c["cell"],
+                    "statement": c["statement"],
+                    "op": c["op"],
+                    "threshold": c["threshold"],
+                    "values": {},
+                    "margins": {},
+                    "held": {},
+                },
+            )
             row["values"][run["perturbation"]] = c["value"]
             row["margins"][run["perturbation"]] = c["margin"]
             row["held"][run["perturbation"]] = c["held"]
@@ -138,10 +156,9 @@ def fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.4g}"
 
 
-def write_report(runs: list[dict], perturbations: list[Perturbation], machine: str, out: str) -> tuple[int, int]:
-    """Write robustness.md and robustness.json; return (failed claims, unexpected errors)."""
+def write_report(runs: list[dict], names: list[str], machine: str, out: str) -> tuple[int, int]:
+    """Write ``out``.md and ``out``.json in benchmarks/results; return (failed claims, unexpected errors)."""
     rows, errors = summarise(runs)
-    names = [p.name for p in perturbations]
     failed = [r for r in rows if not all(r["held"].values())]
     lines = [
         "# Lesson claims under perturbation (`make robustness`)",
@@ -170,8 +187,13 @@ def write_report(runs: list[dict], perturbations: list[Perturbation], machine: s
     if errors:
         lines += ["", "## Unexpected errors", ""]
         lines += [f"- {e['notebook']} [{e['perturbation']}] cell {e['cell']}: {e['error']}" for e in errors]
-    lines += ["", "## Execution time (s, kernel start included)", "",
-              "| notebook | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    lines += [
+        "",
+        "## Execution time (s, kernel start included)",
+        "",
+        "| notebook | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
     for notebook in sorted({r["notebook"] for r in runs}):
         times = {r["perturbation"]: r["seconds"] for r in runs if r["notebook"] == notebook}
         lines.append(f"| {notebook} | " + " | ".join(fmt(times.get(n)) for n in names) + " |")
@@ -190,6 +212,9 @@ def main() -> int:
     parser.add_argument("--threads", nargs="*", type=int, default=[2], help="thread counts (default 2)")
     parser.add_argument("--no-stored", action="store_true", help="skip the run with the stored seeds (k0)")
     parser.add_argument("--jobs", type=int, default=2, help="one-thread runs at once (default 2)")
+    parser.add_argument(
+        "--merge", nargs="+", metavar="JSON", help="run nothing: merge the runs of these result files into one table"
+    )
     parser.add_argument("--out", default="robustness", help="name of the result files in benchmarks/results/")
     parser.add_argument("--run-one", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
@@ -198,6 +223,14 @@ def main() -> int:
         result = run_notebook(pathlib.Path(args.run_one))
         pathlib.Path(args.result).write_text(json.dumps(result))
         return 0
+
+    if args.merge:
+        results = [json.loads(pathlib.Path(f).read_text()) for f in args.merge]
+        runs = [run for result in results for run in result["runs"]]
+        names = sorted({run["perturbation"] for run in runs}, key=lambda n: (n[0] == "t", int(n[1:])))
+        failed, errors = write_report(runs, names, results[0]["machine"], args.out)
+        print(f"{failed} claims failed in some run, {errors} unexpected errors; table: {RESULTS / (args.out + '.md')}")
+        return 1 if failed or errors else 0
 
     paths = [] if args.no_lessons else sorted((ROOT / "lessons").glob("*.ipynb"))
     if args.lessons:
@@ -216,8 +249,11 @@ def main() -> int:
     def job(item: tuple[pathlib.Path, Perturbation]) -> dict:
         result = run_in_subprocess(*item)
         bad = sum(not c["held"] for c in result["claims"]) + len(result["errors"])
-        print(f"  {result['notebook']:40s} {result['perturbation']:4s} {result['seconds']:6.1f}s  "
-              f"{len(result['claims'])} claims, {bad} failed", flush=True)
+        print(
+            f"  {result['notebook']:40s} {result['perturbation']:4s} {result['seconds']:6.1f}s  "
+            f"{len(result['claims'])} claims, {bad} failed",
+            flush=True,
+        )
         return result
 
     single = [(p, q) for q in perturbations if q.threads == 1 for p in paths]
@@ -225,9 +261,8 @@ def main() -> int:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         runs = list(pool.map(job, single))
     runs += [job(item) for item in multi]  # several threads each: one run at a time
-    failed, errors = write_report(runs, perturbations, machine, args.out)
-    print(f"{failed} claims failed in some run, {errors} unexpected errors; "
-          f"table: {RESULTS / (args.out + '.md')}")
+    failed, errors = write_report(runs, [p.name for p in perturbations], machine, args.out)
+    print(f"{failed} claims failed in some run, {errors} unexpected errors; table: {RESULTS / (args.out + '.md')}")
     return 1 if failed or errors else 0
 
 

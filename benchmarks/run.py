@@ -41,8 +41,9 @@ def time_notebook(path: pathlib.Path, package_root: pathlib.Path | None = None) 
     With ``package_root``, the kernel imports ``resnet_edu`` from there (a baseline worktree).
     """
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+    )
     saved = os.environ.get("PYTHONPATH")
     if package_root is not None:
         os.environ["PYTHONPATH"] = str(package_root)
@@ -56,7 +57,9 @@ def time_notebook(path: pathlib.Path, package_root: pathlib.Path | None = None) 
         for index, cell in enumerate(nb.cells):
             client.execute_cell(cell, index)
         t2 = time.perf_counter()
-    failed = [i for i, cell in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
+    failed = [
+        i for i, cell in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+    ]
     if failed:
         print(f"  ({path.name}: cells {failed} raised an error; the time covers the whole run anyway)", flush=True)
     return t1 - t0, t2 - t1
@@ -122,8 +125,10 @@ def machine_description() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return (f"machine: {cpu}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, "
-            f"torch {torch.__version__}")
+    return (
+        f"machine: {cpu}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, "
+        f"torch {torch.__version__}"
+    )
 
 
 def main() -> None:
@@ -151,6 +156,13 @@ def main() -> None:
     if timings:
         print(f"\n{'widget redraw':40s} {'median':>10s}")
         for name, seconds in timings:
+            print(f"{name:40s} {1000 * seconds:8.0f}ms")
+    from widget_benchmarks import browser_latencies
+
+    latencies = browser_latencies()
+    if latencies:
+        print(f"\n{'widget, change to new figure in Chromium':40s} {'median':>10s}   (from the last browser test)")
+        for name, seconds in latencies.items():
             print(f"{name:40s} {1000 * seconds:8.0f}ms")
     from training_overhead import training_overhead
 

@@ -48,8 +48,9 @@ def _batches(n: int, steps: int, batch_size: int, seed: int) -> list[torch.Tenso
     return batches
 
 
-def _bare_loop(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batches: list[torch.Tensor], lr: float,
-               momentum: float) -> float:
+def _bare_loop(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batches: list[torch.Tensor], lr: float, momentum: float
+) -> float:
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     model.train()
     for batch in batches:
@@ -90,8 +91,9 @@ def _measure(repeats: int, steps: int, depth: int, batch_size: int) -> Overhead:
 
         model = copy.deepcopy(template)
         t0 = time.perf_counter()
-        history = train(model, x, y, steps=steps, batch_size=batch_size, lr=lr, momentum=momentum, seed=seed,
-                        progress=False)
+        history = train(
+            model, x, y, steps=steps, batch_size=batch_size, lr=lr, momentum=momentum, seed=seed, progress=False
+        )
         course_times.append(time.perf_counter() - t0)
         same = same and history.loss[-1] == bare_loss
     return Overhead(statistics.median(bare_times), statistics.median(course_times), steps, same)
@@ -99,5 +101,7 @@ def _measure(repeats: int, steps: int, depth: int, batch_size: int) -> Overhead:
 
 if __name__ == "__main__":
     result = training_overhead()
-    print(f"bare PyTorch loop {result.bare:.2f} s, resnet_edu.train {result.course:.2f} s "
-          f"({result.steps} steps): overhead {result.percent:+.1f}%; same final loss: {result.same_result}")
+    print(
+        f"bare PyTorch loop {result.bare:.2f} s, resnet_edu.train {result.course:.2f} s "
+        f"({result.steps} steps): overhead {result.percent:+.1f}%; same final loss: {result.same_result}"
+    )

@@ -1,9 +1,28 @@
 """Widgets timed by run.py: (name, make the widget, change one control: (widget, i) -> None).
 
 Add an entry for every widget in resnet_edu.widgets. `change` must trigger one redraw.
+These are the Python-side times (compute, draw, encode the PNG); the time a student sees,
+from a click in the browser to the new figure, is measured by tests/e2e/test_browser.py
+(``test_widgets_answer_at_once``) and read back by :func:`browser_latencies`.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+
+#: Written by tests/e2e/test_browser.py::test_widgets_answer_at_once.
+BROWSER_LATENCIES = Path(__file__).parent / "results" / "e2e" / "widget_latency.json"
+
+
+def browser_latencies() -> dict[str, float]:
+    """``{widget: median seconds from a control change to the new figure in the browser}``
+    from the last browser test run, or ``{}`` if it has not run here."""
+    try:
+        return json.loads(BROWSER_LATENCIES.read_text())
+    except (OSError, ValueError):
+        return {}
+
 
 WIDGETS: list = []
 
@@ -18,15 +37,16 @@ def _gradient_flow():
 
 
 def _skip_toggle():
+    from resnet_edu.experiments import skip_states
     from resnet_edu.widgets import SkipToggle
 
-    return SkipToggle(depth=56, steps=100)
+    return SkipToggle(skip_states(depth=56, steps=100))
 
 
 def _depth_explorer():
     from resnet_edu.widgets import DepthExplorer
 
-    return DepthExplorer(depths=(4, 10, 20, 56), kinds=("plain", "residual"))
+    return DepthExplorer(depths=(4, 10, 20, 56), blocks=("plain", "residual"))
 
 
 WIDGETS += [
@@ -35,8 +55,11 @@ WIDGETS += [
     # both states are cached: the redraw only
     ("skip-connection toggle (lesson 04)", _skip_toggle, lambda w, i: setattr(w.skip, "value", not w.skip.value)),
     # runs already trained: the redraw only
-    ("depth explorer (lessons 03-04)", _depth_explorer,
-     lambda w, i: setattr(w.kind_buttons["residual"], "value", not w.kind_buttons["residual"].value)),
+    (
+        "depth explorer (lessons 03-04)",
+        _depth_explorer,
+        lambda w, i: setattr(w.block_buttons["residual"], "value", not w.block_buttons["residual"].value),
+    ),
 ]
 
 
@@ -44,18 +67,15 @@ WIDGETS += [
 
 
 def _lesion_explorer():
-    import torch
-
-    from resnet_edu.data import load_digits
-    from resnet_edu.models import MLPStack
+    from resnet_edu.experiments import digits as load_digits
+    from resnet_edu.experiments import fresh_mlp
     from resnet_edu.train import train
     from resnet_edu.widgets import LesionExplorer
 
-    digits = load_digits(shape="flat")
+    digits = load_digits()
     models = {}
     for block in ("plain", "residual"):
-        torch.manual_seed(0)
-        models[block] = MLPStack(depth=20, block=block)
+        models[block] = fresh_mlp(0, depth=20, block=block)
         train(models[block], digits.x_train, digits.y_train, steps=200, progress=False)
     return LesionExplorer(models, digits.x_test, digits.y_test)
 
@@ -68,9 +88,15 @@ def _shattered_explorer():
 
 WIDGETS += [
     # toggles one block: two lesioned copies evaluated on the test set, plus the redraw
-    ("delete-a-block explorer (lesson 07)", _lesion_explorer,
-     lambda w, i: setattr(w.buttons[i % len(w.buttons)], "value", not w.buttons[i % len(w.buttons)].value)),
+    (
+        "delete-a-block explorer (lesson 07)",
+        _lesion_explorer,
+        lambda w, i: setattr(w.buttons[i % len(w.buttons)], "value", not w.buttons[i % len(w.buttons)].value),
+    ),
     # a new depth each time: two fresh networks and their input gradients, plus the redraw
-    ("shattered-gradients explorer (lesson 07)", _shattered_explorer,
-     lambda w, i: setattr(w.depth, "value", 30 + 2 * i)),
+    (
+        "shattered-gradients explorer (lesson 07)",
+        _shattered_explorer,
+        lambda w, i: setattr(w.depth, "value", 30 + 2 * i),
+    ),
 ]

@@ -196,7 +196,9 @@ def check(solutions: Path, exercises: Path) -> list[str]:
             continue
         old = target.read_text(encoding="utf-8")
         if old != text:
-            problems.append(f"{target} differs from what {solutions / name} generates: {_first_difference(old, text)}; {FIX}")
+            problems.append(
+                f"{target} differs from what {solutions / name} generates: {_first_difference(old, text)}; {FIX}"
+            )
     if exercises.is_dir():
         for path in sorted(exercises.glob("*.ipynb")):
             if path.name not in files:

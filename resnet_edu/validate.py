@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import torch
 from torch import nn
@@ -14,6 +14,22 @@ def check_int(name: str, value: object, minimum: int) -> int:
         raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` if it is True or False; raise a short error otherwise."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def check_positive(name: str, value: object) -> float:
+    """Return ``value`` if it is a number > 0; raise a short error otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number > 0, got {value!r}")
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
     return value
 
 
@@ -48,3 +64,13 @@ def check_data(x: object, y: object) -> None:
         raise ValueError(f"y must be a 1-D tensor of class indices (torch.long), got {y.dtype} {tuple(y.shape)}")
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"x and y must hold the same, non-zero number of examples; got {len(x)} and {len(y)}")
+
+
+def check_mapping(name: str, value: object, kind: type | tuple[type, ...], what: str) -> Mapping:
+    """Return ``value`` if it is a non-empty ``{label: kind}`` mapping; raise a short error otherwise."""
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError(f"{name} must be a non-empty mapping {{label: {what}}}")
+    for label, item in value.items():
+        if not isinstance(item, kind):
+            raise TypeError(f"{name}[{label!r}] must be a {what}, got {type(item).__name__}")
+    return value

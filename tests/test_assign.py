@@ -17,7 +17,14 @@ SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 
 
 def nbgrader(grade_id, solution=False, grade=False, locked=False, points=None):
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution, "task": False}
+    meta = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
     if points is not None:
         meta["points"] = points
     return meta
@@ -48,7 +55,9 @@ def sample_notebook():
     solution.metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00Z"}
     answer = new_markdown_cell("Explain:\n\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION")
     answer.metadata["nbgrader"] = nbgrader("why", solution=True)
-    check = new_code_cell("assert Block(2).forward(3) == 6\n### BEGIN HIDDEN TESTS\nassert ANSWER == 42\n### END HIDDEN TESTS")
+    check = new_code_cell(
+        "assert Block(2).forward(3) == 6\n### BEGIN HIDDEN TESTS\nassert ANSWER == 42\n### END HIDDEN TESTS"
+    )
     check.metadata["nbgrader"] = nbgrader("check-block", grade=True, locked=True, points=2)
     nb = new_notebook(cells=[new_markdown_cell("# Title"), solution, answer, check])
     nb.metadata["language_info"] = {"name": "python", "version": "3.11.9"}
@@ -168,8 +177,8 @@ def test_bad_nbgrader_metadata_is_rejected(change, message):
 # ----- the real solutions/ and exercises/ -----------------------------------------------------
 
 
-def test_at_least_six_solution_notebooks():
-    assert len(SOLUTIONS) >= 6
+def test_at_least_eight_solution_notebooks():
+    assert len(SOLUTIONS) >= 8
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])

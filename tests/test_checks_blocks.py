@@ -1,4 +1,4 @@
-"""Exercise 5's checks: the pre-activation block and the bottleneck block."""
+"""Exercise 7's checks: the pre-activation block and the bottleneck block."""
 
 from __future__ import annotations
 
@@ -63,13 +63,59 @@ def one_line(capsys):
     assert out.startswith("\u2713 ") and out.count("\n") == 1, out
 
 
-@pytest.mark.parametrize("cls", [PreAct, PreActInPlace, RefPreAct])
+class PreActBias(PreAct):
+    """bias=True convolutions (legitimate; the BN after conv1 cancels it, conv2's bias is a shift), nn.ReLU modules,
+    the shortcut built by hand with its own condition, an extra attribute."""
+
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__(in_channels, out_channels, stride)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=True)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=True)
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels)
+            )
+        else:
+            self.shortcut = nn.Identity()
+        self.act = nn.ReLU()
+        self.stride = stride
+
+    def forward(self, x):
+        return self.conv2(self.act(self.bn2(self.conv1(self.act(self.bn1(x)))))) + self.shortcut(x)
+
+
+@pytest.mark.parametrize("cls", [PreAct, PreActInPlace, RefPreAct, PreActBias])
 def test_correct_preact_blocks_pass(cls, capsys):
     check_preact_block(cls)
     one_line(capsys)
 
 
-@pytest.mark.parametrize("cls", [Bottleneck, RefBottleneck])
+class BottleneckBias(Bottleneck):
+    """bias=True on conv3 (legitimate before BatchNorm)."""
+
+    def __init__(self, in_channels, out_channels, stride=1, expansion=4):
+        super().__init__(in_channels, out_channels, stride, expansion)
+        self.conv3 = nn.Conv2d(out_channels // expansion, out_channels, 1, bias=True)
+
+
+class BottleneckModules(Bottleneck):
+    """nn.ReLU(inplace=True) modules, identity computed first, out += identity."""
+
+    def __init__(self, in_channels, out_channels, stride=1, expansion=4):
+        super().__init__(in_channels, out_channels, stride, expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.expansion = expansion
+
+    def forward(self, x):
+        identity = self.shortcut(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        out += identity
+        return self.relu(out)
+
+
+@pytest.mark.parametrize("cls", [Bottleneck, RefBottleneck, BottleneckBias, BottleneckModules])
 def test_correct_bottlenecks_pass(cls, capsys):
     check_bottleneck_block(cls)
     one_line(capsys)
@@ -124,7 +170,101 @@ class OtherNames(PreAct):
         return x
 
 
+class ProjectOnlyWhenChannelsChange(PreAct):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__(in_channels, out_channels, stride)
+        self.shortcut = (
+            make_shortcut(in_channels, out_channels, stride) if in_channels != out_channels else nn.Identity()
+        )
+
+
+class ProjectOnlyWhenStrided(PreAct):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__(in_channels, out_channels, stride)
+        self.shortcut = make_shortcut(in_channels, out_channels, stride) if stride != 1 else nn.Identity()
+
+
+class ProjectAlways(PreAct):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__(in_channels, out_channels, stride)
+        self.shortcut = nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+
+
+class ProjectionNoStride(PreAct):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__(in_channels, out_channels, stride)
+        self.shortcut = (
+            make_shortcut(in_channels, out_channels, 1)
+            if stride == 1
+            else nn.Sequential(conv1x1(in_channels, out_channels, 1), nn.BatchNorm2d(out_channels))
+        )
+
+
+class PreActStrideOnConv2(PreAct):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__(in_channels, out_channels, stride)
+        self.conv1, self.conv2 = conv3x3(in_channels, out_channels), conv3x3(out_channels, out_channels, stride)
+
+
+class PreActShortcutAddsPreactivation(PreAct):
+    def forward(self, x):
+        a = F.relu(self.bn1(x))
+        out = self.conv2(F.relu(self.bn2(self.conv1(a))))
+        return out + self.shortcut(a)
+
+
+class PreActSkipDoubled(PreAct):
+    def forward(self, x):
+        return super().forward(x) + self.shortcut(x)
+
+
+class PreActBNReluAfterAdd(PreAct):
+    def forward(self, x):
+        out = self.conv2(F.relu(self.bn2(self.conv1(F.relu(self.bn1(x))))))
+        return F.relu(self.bn1(out + self.shortcut(x))) if out.shape == x.shape else out + self.shortcut(x)
+
+
+class PreActDetached(PreAct):
+    def forward(self, x):
+        out = self.conv2(F.relu(self.bn2(self.conv1(F.relu(self.bn1(x))))))
+        return out + self.shortcut(x).detach()
+
+
+class PreActNoSuper(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1):
+        self.bn1 = nn.BatchNorm2d(in_channels)
+
+
+class PreActLayersInForward(PreAct):
+    def forward(self, x):
+        return super().forward(x) + nn.Conv2d(x.shape[1], x.shape[1], 1).to(x.dtype)(x)[:, :0].sum()
+
+
+class PreActNoReluBeforeConv2(PreAct):
+    def forward(self, x):
+        return self.conv2(self.bn2(self.conv1(F.relu(self.bn1(x))))) + self.shortcut(x)
+
+
+class PreActConv2NoPadding(PreAct):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__(in_channels, out_channels, stride)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=0, bias=False)
+
+
 PREACT_MISTAKES = [
+    (PreActNoReluBeforeConv2, "relu_missing", "no ReLU between BN2 and conv2"),
+    (PreActConv2NoPadding, "padding", "padding 0"),
+    (ProjectOnlyWhenChannelsChange, "shortcut_identity", "when only the stride changes"),
+    (ProjectOnlyWhenStrided, "shortcut_identity", "when only the channels change"),
+    (ProjectAlways, "projection_on_identity", "option C"),
+    (ProjectionNoStride, "projection_stride", "the projection has stride 1"),
+    (PreActStrideOnConv2, "stride_place", "conv2 stride 2"),
+    (PreActShortcutAddsPreactivation, "shortcut_preact", "ReLU(BN1(x))"),
+    (PreActSkipDoubled, "skip_doubled", "added twice"),
+    (PreActBNReluAfterAdd, "bn_relu_after_add", "after the addition"),
+    (PreActDetached, "skip_detached", "cut from autograd"),
+    (PreActNoSuper, "super_missing", "super().__init__()"),
+    (PreActLayersInForward, "layers_in_forward", "builds new layers"),
     (PreActStub, "not_started", NOT_STARTED),
     (ReluAfterAdd, "relu_after_add", "post-activation"),
     (PreActNoSkip, "skip_missing", "not added"),
@@ -180,10 +320,82 @@ class BottleneckReluBeforeAdd(Bottleneck):
         return F.relu(F.relu(self.bn3(self.conv3(out))) + self.shortcut(x))
 
 
-class BottleneckBias(Bottleneck):
+class BottleneckOnlyWhenChannels(Bottleneck):
     def __init__(self, in_channels, out_channels, stride=1, expansion=4):
         super().__init__(in_channels, out_channels, stride, expansion)
-        self.conv3 = nn.Conv2d(out_channels // expansion, out_channels, 1, bias=True)
+        self.shortcut = (
+            make_shortcut(in_channels, out_channels, stride) if in_channels != out_channels else nn.Identity()
+        )
+
+
+class BottleneckOnlyWhenStrided(Bottleneck):
+    def __init__(self, in_channels, out_channels, stride=1, expansion=4):
+        super().__init__(in_channels, out_channels, stride, expansion)
+        self.shortcut = make_shortcut(in_channels, out_channels, stride) if stride != 1 else nn.Identity()
+
+
+class BottleneckProjectAlways(Bottleneck):
+    def __init__(self, in_channels, out_channels, stride=1, expansion=4):
+        super().__init__(in_channels, out_channels, stride, expansion)
+        self.shortcut = nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+
+
+class StrideOnLast(Bottleneck):
+    def __init__(self, in_channels, out_channels, stride=1, expansion=4):
+        super().__init__(in_channels, out_channels, stride, expansion)
+        width = out_channels // expansion
+        self.conv2, self.conv3 = conv3x3(width, width), conv1x1(width, out_channels, stride)
+
+
+class BottleneckBNAfterAdd(Bottleneck):
+    def forward(self, x):
+        out = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        return F.relu(self.bn3(self.conv3(out) + self.shortcut(x)))
+
+
+class BottleneckNoSkip(Bottleneck):
+    def forward(self, x):
+        out = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        return F.relu(self.bn3(self.conv3(out)))
+
+
+class BottleneckSkipAfterRelu(Bottleneck):
+    def forward(self, x):
+        out = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        return F.relu(self.bn3(self.conv3(out))) + self.shortcut(x)
+
+
+class BottleneckSkipDoubled(Bottleneck):
+    def forward(self, x):
+        out = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        return F.relu(self.bn3(self.conv3(out)) + 2 * self.shortcut(x))
+
+
+class BottleneckDetached(Bottleneck):
+    def forward(self, x):
+        out = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        return F.relu(self.bn3(self.conv3(out)) + self.shortcut(x.detach()))
+
+
+class WidthFromInput(Bottleneck):
+    def __init__(self, in_channels, out_channels, stride=1, expansion=4):
+        super().__init__(in_channels, out_channels, stride, expansion)
+        width = in_channels // expansion
+        self.conv1, self.bn1 = conv1x1(in_channels, width), nn.BatchNorm2d(width)
+        self.conv2, self.bn2 = conv3x3(width, width, stride), nn.BatchNorm2d(width)
+        self.conv3 = conv1x1(width, out_channels)
+
+
+class ExpansionIgnored(Bottleneck):
+    def __init__(self, in_channels, out_channels, stride=1, expansion=4):
+        super().__init__(in_channels, out_channels, stride, 4)
+
+
+class BottleneckProjectionNoBN(Bottleneck):
+    def __init__(self, in_channels, out_channels, stride=1, expansion=4):
+        super().__init__(in_channels, out_channels, stride, expansion)
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(conv1x1(in_channels, out_channels, stride))
 
 
 class NoExpansionArgument(Bottleneck):
@@ -191,13 +403,49 @@ class NoExpansionArgument(Bottleneck):
         super().__init__(in_channels, out_channels, stride)
 
 
+class Conv2OneByOne(Bottleneck):
+    def __init__(self, in_channels, out_channels, stride=1, expansion=4):
+        super().__init__(in_channels, out_channels, stride, expansion)
+        width = out_channels // expansion
+        self.conv2 = nn.Conv2d(width, width, 1, stride, bias=False)
+
+
+class NoReluAfterBN2(Bottleneck):
+    def forward(self, x):
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(self.bn3(self.conv3(out)) + self.shortcut(x))
+
+
+class WidthTimesExpansion(Bottleneck):
+    def __init__(self, in_channels, out_channels, stride=1, expansion=4):
+        super().__init__(in_channels, out_channels, stride, expansion)
+        width = out_channels * expansion
+        self.conv1, self.bn1 = conv1x1(in_channels, width), nn.BatchNorm2d(width)
+        self.conv2, self.bn2 = conv3x3(width, width, stride), nn.BatchNorm2d(width)
+        self.conv3 = conv1x1(width, out_channels)
+
+
 BOTTLENECK_MISTAKES = [
+    (Conv2OneByOne, "kernel_size", "1x1 kernel"),
+    (NoReluAfterBN2, "relu_missing", "no ReLU after bn2"),
+    (WidthTimesExpansion, "layer_shapes", "out_channels // expansion"),
     (BottleneckStub, "not_started", NOT_STARTED),
-    (StrideOnFirst, "stride_place", "conv1 has stride 2"),
+    (StrideOnFirst, "stride_place", "conv1 stride 2"),
     (WrongWidth, "layer_shapes", "out_channels // expansion"),
     (BottleneckNoFinalRelu, "final_relu_missing", "final ReLU"),
     (BottleneckReluBeforeAdd, "relu_before_add", "before the addition"),
-    (BottleneckBias, "conv_bias", "conv3.bias"),
+    (BottleneckOnlyWhenChannels, "shortcut_identity", "when only the stride changes"),
+    (BottleneckOnlyWhenStrided, "shortcut_identity", "only the channels change (16 -> 64, stride 1)"),
+    (BottleneckProjectAlways, "projection_on_identity", "option C"),
+    (StrideOnLast, "stride_place", "conv3 stride 2"),
+    (BottleneckBNAfterAdd, "bn_after_add", "after the addition"),
+    (BottleneckNoSkip, "skip_missing", "not added"),
+    (BottleneckSkipAfterRelu, "skip_after_relu", "after the final ReLU"),
+    (BottleneckSkipDoubled, "skip_doubled", "added twice"),
+    (BottleneckDetached, "skip_detached", "cut from autograd"),
+    (WidthFromInput, "layer_shapes", "out_channels // expansion"),
+    (ExpansionIgnored, "layer_shapes", "out_channels // expansion"),
+    (BottleneckProjectionNoBN, "projection_no_bn", "no BatchNorm"),
     (NoExpansionArgument, "signature", "signature"),
 ]
 

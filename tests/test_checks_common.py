@@ -9,10 +9,12 @@ import pytest
 import torch
 from test_checks_blocks import Bottleneck, PreAct
 from test_checks_gradients import with_closure_factory
+from test_checks_init import init_normal, profile
 from test_checks_lesion import lesion, lesion_study
 from test_checks_mlp import Block, Stack
 from test_checks_residual_block import Seed
 from test_checks_resnet import ResNet
+from test_checks_shortcuts import Scaled, ratio
 
 from resnet_edu import checks
 from resnet_edu.checks.failure import CheckFailed, fail, not_started
@@ -27,6 +29,10 @@ CASES = [
     (checks.check_bottleneck_block, Bottleneck),
     (checks.check_lesion, lesion),
     (checks.check_lesion_study, lesion_study),
+    (checks.check_gradient_profile, profile),
+    (checks.check_init, init_normal),
+    (checks.check_scaled_block, Scaled),
+    (checks.check_gradient_ratio, ratio),
 ]
 
 
@@ -62,5 +68,5 @@ def test_messages_have_the_four_parts():
 
 def test_every_exercise_has_a_check():
     names = [n for n in checks.__all__ if n.startswith("check_")]
-    assert len(names) >= 6
+    assert len(names) >= 14
     assert all(callable(getattr(checks, n)) for n in names)

@@ -59,7 +59,35 @@ def with_post_accumulate_hooks(model, x, y):
     return norms
 
 
-@pytest.mark.parametrize("fn", [with_default_argument, with_closure_factory, with_post_accumulate_hooks])
+def with_post_accumulate_hooks_zeroed(model, x, y):
+    """Post-accumulate hooks read .grad, so the gradients are zeroed first."""
+    model.zero_grad(set_to_none=True)
+    return with_post_accumulate_hooks(model, x, y)
+
+
+def with_autograd_grad(model, x, y):
+    """No hooks at all: torch.autograd.grad returns the weight gradients (nothing accumulates)."""
+    named = [(name, m.weight) for name, m in layers(model)]
+    grads = torch.autograd.grad(F.cross_entropy(model(x), y), [w for _, w in named])
+    return {name: float(g.norm()) for (name, _), g in zip(named, grads)}
+
+
+def with_grad_after_zero(model, x, y):
+    model.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    return {name: m.weight.grad.norm().item() for name, m in layers(model)}
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        with_default_argument,
+        with_closure_factory,
+        with_post_accumulate_hooks_zeroed,
+        with_autograd_grad,
+        with_grad_after_zero,
+    ],
+)
 def test_correct_versions_pass(fn, capsys):
     check_gradient_norms(fn)
     out = capsys.readouterr().out
@@ -77,7 +105,8 @@ def stub(model, x, y):
 def late_binding(model, x, y):
     norms, handles = {}, []
     for name, layer in layers(model):
-        handles.append(layer.weight.register_hook(lambda g: norms.__setitem__(name, g.norm().item())))
+        # The late-binding closure is the mistake this stub makes on purpose: every hook writes the last name.
+        handles.append(layer.weight.register_hook(lambda g: norms.__setitem__(name, g.norm().item())))  # noqa: B023
     F.cross_entropy(model(x), y).backward()
     for h in handles:
         h.remove()
@@ -86,7 +115,7 @@ def late_binding(model, x, y):
 
 def hook_returns_value(model, x, y):
     norms = dict.fromkeys(n for n, _ in layers(model))
-    handles = [l.weight.register_hook(lambda g, n=n: g.norm()) for n, l in layers(model)]
+    handles = [layer.weight.register_hook(lambda g, n=n: g.norm()) for n, layer in layers(model)]
     F.cross_entropy(model(x), y).backward()
     for h in handles:
         h.remove()
@@ -103,7 +132,7 @@ def hook_returns_same_shape(model, x, y):
 
         return hook
 
-    handles = [l.weight.register_hook(make(n)) for n, l in layers(model)]
+    handles = [layer.weight.register_hook(make(n)) for n, layer in layers(model)]
     F.cross_entropy(model(x), y).backward()
     for h in handles:
         h.remove()
@@ -112,7 +141,10 @@ def hook_returns_same_shape(model, x, y):
 
 def squared(model, x, y):
     norms = dict.fromkeys(n for n, _ in layers(model))
-    handles = [l.weight.register_hook(lambda g, n=n: norms.__setitem__(n, (g**2).sum().item())) for n, l in layers(model)]
+    handles = [
+        layer.weight.register_hook(lambda g, n=n: norms.__setitem__(n, (g**2).sum().item()))
+        for n, layer in layers(model)
+    ]
     F.cross_entropy(model(x), y).backward()
     for h in handles:
         h.remove()
@@ -121,7 +153,7 @@ def squared(model, x, y):
 
 def tensors(model, x, y):
     norms = dict.fromkeys(n for n, _ in layers(model))
-    handles = [l.weight.register_hook(lambda g, n=n: norms.__setitem__(n, g.norm())) for n, l in layers(model)]
+    handles = [layer.weight.register_hook(lambda g, n=n: norms.__setitem__(n, g.norm())) for n, layer in layers(model)]
     F.cross_entropy(model(x), y).backward()
     for h in handles:
         h.remove()
@@ -130,15 +162,15 @@ def tensors(model, x, y):
 
 def never_removed(model, x, y):
     norms = dict.fromkeys(n for n, _ in layers(model))
-    for n, l in layers(model):
-        l.weight.register_hook(lambda g, n=n: norms.__setitem__(n, g.norm().item()))
+    for n, layer in layers(model):
+        layer.weight.register_hook(lambda g, n=n: norms.__setitem__(n, g.norm().item()))
     F.cross_entropy(model(x), y).backward()
     return norms
 
 
 def module_hooks_never_removed(model, x, y):
-    for _, l in layers(model):
-        l.register_forward_hook(lambda m, i, o: None)
+    for _, layer in layers(model):
+        layer.register_forward_hook(lambda m, i, o: None)
     return with_default_argument(model, x, y)
 
 
@@ -155,8 +187,8 @@ def reversed_order(model, x, y):
 def output_gradients(model, x, y):
     norms = dict.fromkeys(n for n, _ in layers(model))
     handles = [
-        l.register_full_backward_hook(lambda m, gi, go, n=n: norms.__setitem__(n, go[0].norm().item()))
-        for n, l in layers(model)
+        layer.register_full_backward_hook(lambda m, gi, go, n=n: norms.__setitem__(n, go[0].norm().item()))
+        for n, layer in layers(model)
     ]
     F.cross_entropy(model(x), y).backward()
     for h in handles:
@@ -166,7 +198,9 @@ def output_gradients(model, x, y):
 
 def summed_loss(model, x, y):
     norms = dict.fromkeys(n for n, _ in layers(model))
-    handles = [l.weight.register_hook(lambda g, n=n: norms.__setitem__(n, g.norm().item())) for n, l in layers(model)]
+    handles = [
+        layer.weight.register_hook(lambda g, n=n: norms.__setitem__(n, g.norm().item())) for n, layer in layers(model)
+    ]
     F.cross_entropy(model(x), y, reduction="sum").backward()
     for h in handles:
         h.remove()
@@ -177,7 +211,7 @@ def linear_only(model, x, y):
     norms, handles = {}, []
     named = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
     norms = dict.fromkeys(n for n, _ in named)
-    handles = [l.weight.register_hook(lambda g, n=n: norms.__setitem__(n, g.norm().item())) for n, l in named]
+    handles = [layer.weight.register_hook(lambda g, n=n: norms.__setitem__(n, g.norm().item())) for n, layer in named]
     F.cross_entropy(model(x), y).backward()
     for h in handles:
         h.remove()
@@ -188,7 +222,68 @@ def returns_nothing(model, x, y):
     with_default_argument(model, x, y)
 
 
+def sorted_keys(model, x, y):
+    norms = with_default_argument(model, x, y)
+    return {k: norms[k] for k in sorted(norms)}
+
+
+def grad_without_zeroing(model, x, y):
+    F.cross_entropy(model(x), y).backward()
+    return {name: m.weight.grad.norm().item() for name, m in layers(model)}
+
+
+def with_bias_keys(model, x, y):
+    norms = with_default_argument(model, x, y)
+    norms.update({f"{name}.bias": 0.0 for name, m in layers(model) if m.bias is not None})
+    return norms
+
+
+def shared_dict(model, x, y, _store={}):  # noqa: B006 - the mistake: a dict shared between calls
+    for n, _ in layers(model):
+        _store.setdefault(n, 0.0)
+    handles = [
+        m.weight.register_hook(lambda g, n=n: _store.__setitem__(n, _store.get(n, 0.0) + g.norm().item()))
+        for n, m in layers(model)
+    ]
+    F.cross_entropy(model(x), y).backward()
+    for h in handles:
+        h.remove()
+    return dict(_store)
+
+
+def in_eval_mode(model, x, y):
+    model.eval()
+    return with_default_argument(model, x, y)
+
+
+def bias_hooks(model, x, y):
+    norms, handles = {}, []
+    for name, layer in layers(model):
+        handles.append(layer.bias.register_hook(lambda g, name=name: norms.__setitem__(name, g.norm().item())))
+    F.cross_entropy(model(x), y).backward()
+    for h in handles:
+        h.remove()
+    return {name: norms[name] for name, _ in layers(model)}
+
+
+def nll_on_logits(model, x, y):
+    norms = dict.fromkeys(n for n, _ in layers(model))
+    handles = [m.weight.register_hook(lambda g, n=n: norms.__setitem__(n, g.norm().item())) for n, m in layers(model)]
+    F.nll_loss(model(x), y).backward()
+    for h in handles:
+        h.remove()
+    return norms
+
+
 MISTAKES = [
+    (in_eval_mode, "eval_mode", "eval mode"),
+    (bias_hooks, "bias_grads", "BIAS gradients"),
+    (nll_on_logits, "nll_on_logits", "nll_loss"),
+    (with_post_accumulate_hooks, "grad_accumulates", "gradients left from before"),
+    (sorted_keys, "order", "sorted alphabetically"),
+    (grad_without_zeroing, "grad_accumulates", ".grad"),
+    (with_bias_keys, "wrong_keys", "unexpected keys"),
+    (shared_dict, "accumulates_between_calls", "add up between calls"),
     (stub, "not_started", NOT_STARTED),
     (late_binding, "late_binding", "lambda defined in a loop"),
     (hook_returns_value, "hook_returns", "REPLACES the gradient"),
@@ -197,7 +292,7 @@ MISTAKES = [
     (tensors, "tensors_stored", "is a tensor"),
     (never_removed, "hooks_not_removed", "tensor hook"),
     (module_hooks_never_removed, "hooks_not_removed", "forward hooks"),
-    (reversed_order, "order", "from output to input"),
+    (reversed_order, "order", "reverse order, output to input"),
     (output_gradients, "output_grads", "OUTPUT"),
     (summed_loss, "loss_sum", "summed"),
     (linear_only, "wrong_keys", "missing"),

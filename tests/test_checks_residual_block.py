@@ -1,4 +1,4 @@
-"""The residual-block check (exercise 2): right implementations pass, each mistake gets its message."""
+"""The residual-block check (exercise 4): right implementations pass, each mistake gets its message."""
 
 from __future__ import annotations
 
@@ -91,8 +91,11 @@ class SequentialBody(nn.Module):
     def __init__(self, in_channels, out_channels, stride=1):
         super().__init__()
         self.branch = nn.Sequential(
-            conv3(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels), nn.ReLU(),
-            conv3(out_channels, out_channels), nn.BatchNorm2d(out_channels),
+            conv3(in_channels, out_channels, stride),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(),
+            conv3(out_channels, out_channels),
+            nn.BatchNorm2d(out_channels),
         )
         self.shortcut = projection(in_channels, out_channels, stride)
 
@@ -107,6 +110,23 @@ class WithBias(Seed):
         self.conv2 = conv3(out_channels, out_channels, bias=True)
 
 
+class ExtraAttributes(Seed):
+    """Harmless extras: stored arguments, an unused Dropout(p=0), a ModuleDict holding the BNs."""
+
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__(in_channels, out_channels, stride)
+        self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
+        self.norms = nn.ModuleDict({"a": self.bn1, "b": self.bn2})
+        self.unused = nn.Dropout(0.0)
+
+    def forward(self, x):
+        identity = self.shortcut(x)
+        out = F.relu(self.norms["a"](self.conv1(x)), inplace=True)
+        out = self.norms["b"](self.conv2(out))
+        out += identity
+        return F.relu(out)
+
+
 def passes(cls, capsys):
     check_residual_block(cls)
     out = capsys.readouterr().out
@@ -114,7 +134,9 @@ def passes(cls, capsys):
     return out
 
 
-@pytest.mark.parametrize("cls", [Seed, Torchvision, Functional, SequentialBody, Reference], ids=lambda c: c.__name__)
+@pytest.mark.parametrize(
+    "cls", [Seed, Torchvision, Functional, SequentialBody, Reference, ExtraAttributes], ids=lambda c: c.__name__
+)
 def test_correct_blocks_pass(cls, capsys):
     out = passes(cls, capsys)
     assert "Note" not in out
@@ -193,7 +215,9 @@ class ProjectionWithoutStride(Seed):
     def __init__(self, in_channels, out_channels, stride=1):
         super().__init__(in_channels, out_channels, stride)
         if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels)
+            )
 
 
 class ProjectionWithoutBN(Seed):
@@ -285,7 +309,9 @@ class NoStrideArgument(Seed):
 class OptionC(Seed):
     def __init__(self, in_channels, out_channels, stride=1):
         super().__init__(in_channels, out_channels, stride)
-        self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
+        self.shortcut = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels)
+        )
 
 
 class StrideOnConv2(Seed):
@@ -295,20 +321,88 @@ class StrideOnConv2(Seed):
         self.conv2 = conv3(out_channels, out_channels, stride)
 
 
+class ProjectOnlyWhenChannelsChange(Seed):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__(in_channels, out_channels, stride)
+        if in_channels != out_channels:
+            self.shortcut = projection(in_channels, out_channels, stride)
+        else:
+            self.shortcut = nn.Identity()
+
+
+class ProjectOnlyWhenStrided(Seed):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__(in_channels, out_channels, stride)
+        self.shortcut = projection(in_channels, out_channels, stride) if stride != 1 else nn.Identity()
+
+
+class BNAfterAdd(Seed):
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        return self.relu(self.bn2(self.conv2(out) + self.shortcut(x)))
+
+
+class BNAfterRelu(Seed):
+    def forward(self, x):
+        out = self.bn1(self.relu(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + self.shortcut(x))
+
+
+class SkipDoubled(Seed):
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + 2 * self.shortcut(x))
+
+
+class SkipAddsConv1Output(Seed):
+    def forward(self, x):
+        pre = self.conv1(x)
+        out = self.bn2(self.conv2(self.relu(self.bn1(pre))))
+        return self.relu(out + (pre if pre.shape == out.shape and x.shape == out.shape else self.shortcut(x)))
+
+
+class ReluBetweenConv2AndBN2(Seed):
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        return self.relu(self.bn2(self.relu(self.conv2(out))) + self.shortcut(x))
+
+
+class ConstantAdded(Seed):
+    def forward(self, x):
+        return super().forward(x) + 0.1
+
+
+class StrideOnBothConvs(Seed):
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__(in_channels, out_channels, stride)
+        self.conv2 = conv3(out_channels, out_channels, stride)
+
+
 MISTAKES = [
+    (ReluBetweenConv2AndBN2, "bn_after_relu", "bn2 comes after the ReLU"),
+    (ConstantAdded, "constant_added", "plus a constant"),
+    (StrideOnBothConvs, "stride_place", "2 of the 3x3 convolutions have a stride"),
     (Stub, "not_started", NOT_STARTED),
     (StubForward, "not_started", NOT_STARTED),
     (NoSkip, "skip_missing", "skip is missing"),
     (SkipAfterRelu, "skip_after_relu", "after the final ReLU"),
     (ReluBeforeAdd, "relu_before_add", "before the addition"),
     (NoFinalRelu, "final_relu_missing", "final ReLU is missing"),
-    (NoProjection, "no_projection", "no projection"),
+    (NoProjection, "no_projection", "the identity when only the channels change"),
+    (ProjectOnlyWhenChannelsChange, "no_projection", "the identity when only the stride changes"),
+    (ProjectOnlyWhenStrided, "no_projection", "the identity when only the channels change"),
+    (BNAfterAdd, "bn_after_add", "after the addition"),
+    (BNAfterRelu, "bn_after_relu", "after the ReLU"),
+    (SkipDoubled, "skip_doubled", "added twice"),
+    (SkipAddsConv1Output, "wrong_skip_tensor", "conv1(x)"),
     (ProjectionWithoutStride, "projection_stride", "stride 1"),
     (ProjectionWithoutBN, "projection_no_bn", "no BatchNorm"),
     (MissingBN, "bn_missing", "conv2"),
     (SharedBN, "bn_shared", "called twice"),
     (InPlaceInput, "input_inplace", "in-place"),
-    (WrongSkipTensor, "wrong_skip_tensor", "intermediate tensor"),
+    (WrongSkipTensor, "wrong_skip_tensor", "hidden activation"),
     (DetachedSkip, "skip_detached", "cut from autograd"),
     (ScaledSkip, "skip_scaled", "scaled by 0.5"),
     (LayersInForward, "layers_in_forward", "builds new layers"),

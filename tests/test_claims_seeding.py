@@ -17,8 +17,10 @@ def test_claim_that_holds_prints_the_statement_only(capsys):
     assert capsys.readouterr().out == "\u2713 deeper plain nets train worse\n"
 
 
-@pytest.mark.parametrize("value, op, threshold", [(1.0, "<", 1.0), (2.0, "<=", 1.9), (0.5, ">", 0.5),
-                                                  (0.1, ">=", 0.2), (float("nan"), "<", 1.0)])
+@pytest.mark.parametrize(
+    "value, op, threshold",
+    [(1.0, "<", 1.0), (2.0, "<=", 1.9), (0.5, ">", 0.5), (0.1, ">=", 0.2), (float("nan"), "<", 1.0)],
+)
 def test_claim_that_fails_raises_a_short_friendly_error(value, op, threshold, capsys):
     with pytest.raises(ClaimFailed) as info:
         claim("the skip keeps the gradient alive", value, op, threshold, hint="train longer")

@@ -29,7 +29,7 @@ CASES = [
     (lambda: MLPStack(4, init="orthogonal"), ValueError, "unknown init"),
     (lambda: MLPStack(4, block="dense"), ValueError, "unknown block"),
     (lambda: MLPStack(4, width=0), ValueError, "width must be >= 1"),
-    (lambda: MLPStack(4, zero_init_residual=True), ValueError, "needs residual blocks"),
+    (lambda: MLPStack(4, zero_init=True), ValueError, "needs residual blocks"),
     (lambda: MLPStack(4)(torch.randn(2, 1, 8, 8)), ValueError, r"expects input of shape \(batch, 64\)"),
     (lambda: MLPStack(4)([1, 2]), TypeError, "expects a tensor"),
     (lambda: CifarResNet(21), ValueError, "6n\\+2"),

@@ -28,7 +28,9 @@ class _CurrentPython(KernelSpecManager):
     def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
         return KernelSpec(
             argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            display_name="current", language="python", name=kernel_name,
+            display_name="current",
+            language="python",
+            name=kernel_name,
         )
 
 
@@ -37,9 +39,9 @@ def _is_check(cell: nbformat.NotebookNode) -> bool:
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
-def test_there_are_six_exercises_in_course_order():
+def test_there_are_eight_exercises_in_course_order():
     names = [p.name for p in EXERCISES]
-    assert len(names) >= 6, names
+    assert len(names) >= 8, names
     assert [n[:2] for n in names] == [f"{i:02d}" for i in range(1, len(names) + 1)], names
 
 
@@ -70,7 +72,9 @@ def stub_problems(path: Path) -> list[str]:
             continue
         error = errors[0]
         if error.ename != "CheckFailed" or not error.evalue.startswith(NOT_STARTED):
-            problems.append(f"{where}: failed with {error.ename}: {error.evalue[:200]!r}, not the 'not started' message")
+            problems.append(
+                f"{where}: failed with {error.ename}: {error.evalue[:200]!r}, not the 'not started' message"
+            )
         shown = "\n".join(error.traceback)
         if "Traceback" in shown or NOT_STARTED not in shown:
             problems.append(f"{where}: the notebook shows a traceback, not the short message")
@@ -87,5 +91,5 @@ def test_every_check_cell_fails_on_the_stub_with_not_started(path):
 
 def test_the_rule_rejects_a_check_that_passes():
     """The same rule on a solution notebook (its check passes) must report it."""
-    problems = stub_problems(ROOT / "solutions" / "02_residual_block.ipynb")
+    problems = stub_problems(ROOT / "solutions" / "04_residual_block.ipynb")
     assert any("did not fail on the stub" in p for p in problems), problems

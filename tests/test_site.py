@@ -134,7 +134,8 @@ def test_widgets_are_notes_next_to_their_static_figures(site: Path) -> None:
     for lesson in LESSONS:
         explorers = [
             output["data"]["text/plain"]
-            for cell in nb(lesson)["cells"] for output in cell.get("outputs", [])
+            for cell in nb(lesson)["cells"]
+            for output in cell.get("outputs", [])
             if WIDGET in output.get("data", {}) and "(children=" in "".join(output["data"].get("text/plain", ""))
         ]
         plain = Page(page_of(site, lesson)).plain
@@ -166,9 +167,7 @@ def test_math_and_every_asset_come_from_the_site_itself(site: Path) -> None:
 
 def _solution_lines() -> set[str]:
     """Lines of code that only the solutions have (not in any exercise or lesson, not trivial)."""
-    public_text = "\n".join(
-        "".join(cell["source"]) for path in EXERCISES + LESSONS for cell in nb(path)["cells"]
-    )
+    public_text = "\n".join("".join(cell["source"]) for path in EXERCISES + LESSONS for cell in nb(path)["cells"])
     lines = set()
     for path in SOLUTIONS:
         for cell in nb(path)["cells"]:
@@ -176,8 +175,11 @@ def _solution_lines() -> set[str]:
                 continue
             for line in "".join(cell["source"]).splitlines():
                 line = line.strip()
-                if len(line) > 25 and not line.startswith(("#", '"""', "def ", "class ", "return")) \
-                        and line not in public_text:
+                if (
+                    len(line) > 25
+                    and not line.startswith(("#", '"""', "def ", "class ", "return"))
+                    and line not in public_text
+                ):
                     lines.add(line)
     return lines
 

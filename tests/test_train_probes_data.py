@@ -135,3 +135,13 @@ def test_plot_loss_curves_draws_each_history_in_course_colours():
     assert list(curves[1].get_ydata()) == [2.0, 0.5, 0.1]
     assert list(chance.get_ydata()) == [CHANCE_LOSS, CHANCE_LOSS]
     assert len(plot_loss_curves({"plain": plain}, chance=False).axes[0].get_lines()) == 1
+
+
+def test_digits_are_read_from_scikit_learns_file_unchanged():
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    from resnet_edu.data import _digits_file
+
+    pixels, labels = _digits_file()
+    reference = sklearn_digits()
+    assert np.array_equal(pixels, reference.data) and np.array_equal(labels, reference.target)

@@ -51,14 +51,14 @@ def torch_pip_flags(system: str, gpu: bool, reachable) -> tuple[str, str | None]
     index = os.environ.get("TORCH_CPU_INDEX", CPU_INDEX)
     if reachable(index):
         return f"--index-url {index}", None
-    return "", (f"NOTE: PyTorch's CPU index ({index}) cannot be reached: installing torch from "
-                "pip's default index instead (on Linux that can be a large CUDA build; see README).")
+    return "", (
+        f"NOTE: PyTorch's CPU index ({index}) cannot be reached: installing torch from "
+        "pip's default index instead (on Linux that can be a large CUDA build; see README)."
+    )
 
 
 def main() -> int:
-    flags, note = torch_pip_flags(
-        platform.system(), has_nvidia_gpu(), lambda index: index_reachable(index)
-    )
+    flags, note = torch_pip_flags(platform.system(), has_nvidia_gpu(), lambda index: index_reachable(index))
     if note:
         print(note, file=sys.stderr)
     print(flags)

@@ -60,8 +60,10 @@ TIMES = lesson_times()
 
 
 def _widget_note(name: str) -> dict:
-    text = (f"Interactive widget `{name}`: it runs in JupyterLab (run this notebook with `make lab`). "
-            "On this page, the static figure next to it shows its default state.")
+    text = (
+        f"Interactive widget `{name}`: it runs in JupyterLab (run this notebook with `make lab`). "
+        "On this page, the static figure next to it shows its default state."
+    )
     return {"output_type": "display_data", "metadata": {}, "data": {"text/markdown": f"> {text}"}}
 
 
@@ -81,16 +83,20 @@ def _rewrite(nb: dict, lesson: str | None) -> dict:
                 outputs.append(_widget_note(match.group(1)))
         cell["outputs"] = outputs
     if lesson in TIMES:
-        note = (f"*This page shows the lesson with its stored outputs. Run it yourself with `make lab`: "
-                f"it executes in {TIMES[lesson]} on two CPU cores (the README's benchmarks).*")
+        note = (
+            f"*This page shows the lesson with its stored outputs. Run it yourself with `make lab`: "
+            f"it executes in {TIMES[lesson]} on two CPU cores (the README's benchmarks).*"
+        )
         cells = nb.setdefault("cells", [])
         first = "".join(cells[0].get("source", "")) if cells and cells[0].get("cell_type") == "markdown" else ""
         title, _, rest = first.partition("\n")
         if title.startswith("# "):  # the note goes right under the title
             cells[0] = dict(cells[0], source=title)
             cells.insert(1, {"cell_type": "markdown", "id": "site-lesson-rest", "metadata": {}, "source": rest})
-        cells.insert(1 if title.startswith("# ") else 0,
-                     {"cell_type": "markdown", "id": "site-execution-time", "metadata": {}, "source": note})
+        cells.insert(
+            1 if title.startswith("# ") else 0,
+            {"cell_type": "markdown", "id": "site-execution-time", "metadata": {}, "source": note},
+        )
     return nb
 
 

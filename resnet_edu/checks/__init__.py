@@ -9,10 +9,12 @@ restores the student's random state and default dtype afterwards.
 from .blocks import check_bottleneck_block, check_preact_block
 from .failure import NOT_STARTED, CheckFailed
 from .gradients import check_gradient_norms
+from .init import check_gradient_profile, check_init
 from .lesion import check_lesion, check_lesion_study, reference_lesion
 from .mlp import check_degradation, check_mlp_block, check_residual_mlp
 from .residual_block import check_residual_block
 from .resnet import check_resnet
+from .shortcuts import check_gradient_ratio, check_scaled_block
 
 __all__ = [
     "NOT_STARTED",
@@ -20,6 +22,9 @@ __all__ = [
     "check_bottleneck_block",
     "check_degradation",
     "check_gradient_norms",
+    "check_gradient_profile",
+    "check_gradient_ratio",
+    "check_init",
     "check_lesion",
     "check_lesion_study",
     "check_mlp_block",
@@ -27,5 +32,6 @@ __all__ = [
     "check_residual_block",
     "check_residual_mlp",
     "check_resnet",
+    "check_scaled_block",
     "reference_lesion",
 ]

@@ -7,6 +7,7 @@ import inspect
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -191,7 +192,18 @@ def forward(module: nn.Module, x: torch.Tensor, name: str, tried: str) -> torch.
     """Run ``module(x)`` and check the basics: no error, no new layers, a tensor back, x untouched."""
     before = x.detach().clone()
     with watch_new_parameters() as seen:
-        out = call(f"{name}.forward", tried, module, x)
+        try:
+            out = call(f"{name}.forward", tried, module, x)
+        except CheckFailed as exc:
+            if exc.mistake == "error" and "leaf Variable that requires grad" in str(exc):
+                raise fail(
+                    "input_inplace",
+                    tried,
+                    "the input x left unchanged (autograd still needs it)",
+                    "an in-place operation on x (x += ..., x.mul_(...), or ReLU(inplace=True) applied to x)",
+                    "add in place only to the branch's own tensor (out = out + x is always safe), never modify x",
+                ) from None
+            raise
     if seen:
         raise layers_in_forward(tried, seen)
     if out is None:
@@ -216,7 +228,7 @@ def forward(module: nn.Module, x: torch.Tensor, name: str, tried: str) -> torch.
             tried,
             "the input x left unchanged (the previous layer, and autograd, still need it)",
             "an in-place operation on x (x += ..., x.add_(...), or ReLU(inplace=True) applied to x)",
-            "write out = out + identity (or out += identity) on the branch's tensor, never on x",
+            "add in place only to the branch's own tensor (out = out + x is always safe), never modify x",
         )
     return out
 
@@ -245,3 +257,58 @@ def randomise_batchnorm(module: nn.Module, g: torch.Generator, running_stats: bo
                 if running_stats and m.running_mean is not None:
                     m.running_mean.copy_(0.3 * torch.randn(m.running_mean.shape, generator=g, dtype=torch.float64))
                     m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g, dtype=torch.float64))
+
+
+WEIGHT_LAYERS = (nn.Linear, nn.Conv2d, nn.modules.batchnorm._BatchNorm)
+
+
+@dataclass
+class Call:
+    """One call of a layer during a traced forward pass."""
+
+    module: nn.Module
+    input: torch.Tensor | None
+    output: torch.Tensor
+
+
+def trace_layers(
+    module: nn.Module, x: torch.Tensor, name: str, tried: str, kinds: tuple[type, ...] = WEIGHT_LAYERS
+) -> tuple[torch.Tensor, list[Call]]:
+    """Run ``forward`` (with its basic checks) and record every call of a layer of ``kinds``, in order.
+
+    The trace finds a student's layers by what runs, whatever their names, their registration
+    order or their grouping (attributes, ``nn.Sequential``, ``nn.ModuleList``).
+    """
+    calls: list[Call] = []
+
+    def hook(m: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        calls.append(Call(m, inputs[0] if inputs else None, output))
+
+    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, kinds)]
+    try:
+        out = forward(module, x, name, tried)
+    finally:
+        for h in handles:
+            h.remove()
+    return out, calls
+
+
+def distinct(calls: list[Call], kind: type | tuple[type, ...]) -> list[nn.Module]:
+    """The modules of ``kind`` in the order they first ran."""
+    seen: dict[int, nn.Module] = {}
+    for c in calls:
+        if isinstance(c.module, kind) and id(c.module) not in seen:
+            seen[id(c.module)] = c.module
+    return list(seen.values())
+
+
+def same(a: object, b: object) -> bool:
+    """``a`` is the tensor ``b`` (or equal to it up to round-off): for matching traced tensors."""
+    if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
+        return False
+    return a is b or (a.shape == b.shape and close(a, b, tol=1e-9))
+
+
+def fmt(value: float) -> str:
+    """A number with enough digits to see a difference (6 significant digits)."""
+    return f"{value:.6g}"

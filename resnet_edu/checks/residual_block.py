@@ -1,8 +1,8 @@
-"""Exercise 2: the residual block of the course (design section 4, He et al. 2015)::
+"""Exercise 4: the residual block of the course (design section 4, He et al. 2015)::
 
     out = ReLU( BN2(conv2( ReLU(BN1(conv1(x))) )) + shortcut(x) )
 
-The check runs the student's block on two shapes (kept, and changed by stride 2), finds
+The check runs the student's block on four shapes (kept; channels only, stride only or both changed), finds
 its convolutions and BatchNorms by watching the forward pass (so any attribute names and
 any style work: modules, ``nn.Sequential``, ``F.relu``, in-place ReLU, ``out += identity``),
 copies their weights into :class:`resnet_edu.models.ResidualBlock` and compares outputs and
@@ -17,19 +17,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models import ResidualBlock
+from ..models import ResidualBlock, copy_weights
 from ._harness import (
     close,
     construct,
+    fmt,
     forward,
     randomise_batchnorm,
     require_class,
     require_signature,
+    same,
     sandbox,
 )
 from .failure import fail, passed
 
-CONFIGS = ((4, 4, 1), (4, 8, 2))  # (in_channels, out_channels, stride): shape kept, shape changed
+# (in_channels, out_channels, stride): shape kept, channels only, stride only, both
+CONFIGS = ((4, 4, 1), (4, 8, 1), (4, 4, 2), (4, 8, 2))
 BATCH, SIZE = 4, 6
 
 
@@ -52,7 +55,9 @@ class Trace:
         return None
 
 
-def _traced_forward(block: nn.Module, x: torch.Tensor, tried: str) -> tuple[torch.Tensor, Trace]:
+def _traced_forward(
+    block: nn.Module, x: torch.Tensor, tried: str, config: tuple[int, int, int]
+) -> tuple[torch.Tensor, Trace]:
     trace = Trace()
     handles = [
         m.register_forward_hook(trace.hook) for m in block.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))
@@ -61,7 +66,7 @@ def _traced_forward(block: nn.Module, x: torch.Tensor, tried: str) -> tuple[torc
         out = forward(block, x, "ResidualBlock", tried)
     except Exception as exc:
         if "size of tensor" in str(exc) or "must match" in str(exc):
-            raise _shape_mismatch(block, tried) from None
+            raise _shape_mismatch(block, tried, *config) from None
         raise
     finally:
         for h in handles:
@@ -69,22 +74,54 @@ def _traced_forward(block: nn.Module, x: torch.Tensor, tried: str) -> tuple[torc
     return out, trace
 
 
-def _shape_mismatch(block: nn.Module, tried: str):
+def _what_changes(cin: int, cout: int, stride: int) -> str:
+    if stride != 1 and cin == cout:
+        return f"only the stride changes (stride {stride}, {cin} -> {cout} channels)"
+    if stride == 1 and cin != cout:
+        return f"only the channels change ({cin} -> {cout}, stride 1)"
+    return f"the stride ({stride}) and the channels ({cin} -> {cout}) both change"
+
+
+def _shape_mismatch(block: nn.Module, tried: str, cin: int, cout: int, stride: int):
+    threes = [m for m in block.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+    if stride != 1 and sum(m.stride != (1, 1) for m in threes) > 1:
+        return fail(
+            "stride_place",
+            tried,
+            f"the stride ({stride}) on conv1 only; conv2 has stride 1",
+            f"{sum(m.stride != (1, 1) for m in threes)} of the 3x3 convolutions have a stride: the branch "
+            "shrinks the feature map twice, the shortcut once",
+            "pass stride=stride to conv1 and the projection only",
+        )
+    if any(m.padding != (1, 1) for m in threes):
+        return fail(
+            "padding",
+            tried,
+            "3x3 convolutions with padding=1, so that stride 1 keeps the feature map's size",
+            "a 3x3 convolution has padding "
+            + str(next(m.padding for m in threes if m.padding != (1, 1)))
+            + ": the branch's output is smaller than x",
+            "padding=1 in both 3x3 convolutions",
+        )
     projections = [m for m in block.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1)]
-    if not projections:
+    size = (SIZE - 1) // stride + 1
+    if not projections or all(p.in_channels != cin for p in projections):
         return fail(
             "no_projection",
             tried,
-            "a 1x1 convolution (stride 2) + BatchNorm on the shortcut when the shape changes (option B)",
-            "no projection: x has 4 channels at 6x6 but the branch gives 8 channels at 3x3, so they cannot be added",
-            "if stride != 1 or in_channels != out_channels: self.shortcut = nn.Sequential(conv1x1(in, out, stride), nn.BatchNorm2d(out))",
+            "a 1x1 convolution (with the block's stride) + BatchNorm on the shortcut whenever the shape changes "
+            "(option B)",
+            f"your shortcut is the identity when {_what_changes(cin, cout, stride)}: x has {cin} channels at "
+            f"{SIZE}x{SIZE} but the branch gives {cout} channels at {size}x{size}, so they cannot be added",
+            "if stride != 1 or in_channels != out_channels: self.shortcut = nn.Sequential(conv1x1(in, out, stride), "
+            "nn.BatchNorm2d(out))",
         )
     if all(p.stride == (1, 1) for p in projections):
         return fail(
             "projection_stride",
             tried,
             "the 1x1 projection to use the block's stride, so that it halves the feature map like conv1",
-            "the projection has stride 1: its output is 6x6 while the branch's is 3x3",
+            f"the projection has stride 1: its output is {SIZE}x{SIZE} while the branch's is {size}x{size}",
             "build it as nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False)",
         )
     return fail(
@@ -92,23 +129,8 @@ def _shape_mismatch(block: nn.Module, tried: str):
         tried,
         "branch and shortcut of the same shape, so that they can be added",
         "the two tensors added in forward have different shapes",
-        "print out.shape and identity.shape just before the addition",
+        "print the shapes of the two tensors just before the addition",
     )
-
-
-
-def _copy_conv(src: nn.Conv2d, dst: nn.Conv2d) -> None:
-    dst.weight.copy_(src.weight)
-
-
-def _copy_bn(src: nn.BatchNorm2d, dst: nn.BatchNorm2d) -> None:
-    if src.affine:
-        dst.weight.copy_(src.weight)
-        dst.bias.copy_(src.bias)
-    else:
-        dst.weight.fill_(1.0)
-        dst.bias.zero_()
-    dst.eps = src.eps
 
 
 def _structure(trace: Trace, x: torch.Tensor, cin: int, cout: int, stride: int, tried: str) -> dict:
@@ -128,13 +150,19 @@ def _structure(trace: Trace, x: torch.Tensor, cin: int, cout: int, stride: int, 
         )
     convs3 = trace.convs(3)
     if len({id(c[0]) for c in convs3}) != 2 or len(convs3) != 2:
-        kinds = ", ".join(f"{tuple(m.kernel_size)} {m.in_channels}->{m.out_channels}" for m, _, _ in trace.calls if isinstance(m, nn.Conv2d))
+        kinds = ", ".join(
+            f"{tuple(m.kernel_size)} {m.in_channels}->{m.out_channels}"
+            for m, _, _ in trace.calls
+            if isinstance(m, nn.Conv2d)
+        )
         raise fail(
             "conv_count",
             tried,
-            "two 3x3 convolutions in the branch: conv1 (in -> out channels, stride s) then conv2 (out -> out, stride 1)",
+            "two 3x3 convolutions in the branch: conv1 (in -> out channels, stride s) "
+            "then conv2 (out -> out, stride 1)",
             f"forward ran these convolutions: {kinds or 'none'}",
-            "conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False); conv2 likewise with out_channels, stride 1",
+            "conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False); conv2 likewise "
+            "with out_channels, stride 1",
         )
     (conv1, in1, out1), (conv2, _, out2) = convs3
     if in1 is not x:
@@ -149,7 +177,8 @@ def _structure(trace: Trace, x: torch.Tensor, cin: int, cout: int, stride: int, 
         raise fail(
             "stride_place",
             tried,
-            f"the stride ({stride}) on conv1 and stride 1 on conv2, as in the course's block (and torchvision's BasicBlock)",
+            f"the stride ({stride}) on conv1 and stride 1 on conv2, as in the course's block (and torchvision's "
+            "BasicBlock)",
             f"conv1 has stride {conv1.stride[0]}, conv2 has stride {conv2.stride[0]}",
             "pass stride=stride to conv1 only",
         )
@@ -166,6 +195,28 @@ def _structure(trace: Trace, x: torch.Tensor, cin: int, cout: int, stride: int, 
         bn = trace.bn_after(out)
         if bn is None:
             conv = "conv1" if name == "bn1" else "conv2"
+            bn_calls = [(m, i) for m, i, _ in trace.calls if isinstance(m, nn.BatchNorm2d)]
+            others = [o for m, _, o in trace.calls if isinstance(m, nn.BatchNorm2d)] + [x]
+            for _, inp in bn_calls:
+                if name == "bn2" and any(
+                    isinstance(t, torch.Tensor) and t.shape == out.shape and same(inp, out + t) for t in others
+                ):
+                    raise fail(
+                        "bn_after_add",
+                        tried,
+                        "ReLU(BN2(conv2(h)) + shortcut(x)): BN2 right after conv2, before the addition",
+                        "BN2 normalises the SUM conv2(...) + shortcut(x): it sits after the addition, so the "
+                        "skip no longer carries x unchanged",
+                        "normalise conv2's output first, then add the shortcut, then ReLU",
+                    )
+                if same(inp, F.relu(out)):
+                    raise fail(
+                        "bn_after_relu",
+                        tried,
+                        f"conv -> BN -> ReLU: {name} right after {conv}",
+                        f"{name} comes after the ReLU instead of right after {conv}",
+                        "the order is conv -> BN -> ReLU",
+                    )
             raise fail(
                 "bn_missing",
                 tried,
@@ -180,9 +231,11 @@ def _structure(trace: Trace, x: torch.Tensor, cin: int, cout: int, stride: int, 
         raise fail(
             "no_projection",
             tried,
-            "a 1x1 convolution (stride 2) + BatchNorm on the shortcut when the shape changes (option B)",
+            "a 1x1 convolution (with the block's stride) + BatchNorm on the shortcut whenever the shape changes "
+            "(option B)",
             "no projection on the shortcut (zero padding is the paper's option A; this course's block uses option B)",
-            "if stride != 1 or in_channels != out_channels: self.shortcut = nn.Sequential(conv1x1(in, out, stride), nn.BatchNorm2d(out))",
+            "if stride != 1 or in_channels != out_channels: self.shortcut = nn.Sequential(conv1x1(in, out, stride), "
+            "nn.BatchNorm2d(out))",
         )
     if not changes and projections:
         raise fail(
@@ -210,7 +263,8 @@ def _structure(trace: Trace, x: torch.Tensor, cin: int, cout: int, stride: int, 
                 tried,
                 "the projection shortcut to be a 1x1 convolution followed by BatchNorm",
                 "the shortcut's 1x1 convolution has no BatchNorm after it, so its scale does not match the branch's",
-                "self.shortcut = nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))",
+                "self.shortcut = nn.Sequential(conv1x1(in_channels, out_channels, stride), "
+                "nn.BatchNorm2d(out_channels))",
             )
         roles["proj"], roles["proj_bn"] = proj, bn
     return roles
@@ -218,14 +272,11 @@ def _structure(trace: Trace, x: torch.Tensor, cin: int, cout: int, stride: int, 
 
 def _reference(roles: dict, cin: int, cout: int, stride: int) -> nn.Module:
     ref = ResidualBlock(cin, cout, stride, shortcut="B").double().train()
-    with torch.no_grad():
-        _copy_conv(roles["conv1"], ref.conv1)
-        _copy_conv(roles["conv2"], ref.conv2)
-        _copy_bn(roles["bn1"], ref.bn1)
-        _copy_bn(roles["bn2"], ref.bn2)
-        if "proj" in roles:
-            _copy_conv(roles["proj"], ref.shortcut[0])
-            _copy_bn(roles["proj_bn"], ref.shortcut[1])
+    for name in ("conv1", "conv2", "bn1", "bn2"):
+        copy_weights(roles[name], getattr(ref, name))
+    if "proj" in roles:
+        copy_weights(roles["proj"], ref.shortcut[0])
+        copy_weights(roles["proj_bn"], ref.shortcut[1])
     return ref
 
 
@@ -237,22 +288,59 @@ def _diagnose(out: torch.Tensor, ref: nn.Module, x: torch.Tensor, tried: str):
         f = ref.bn2(ref.conv2(h))
         s = ref.shortcut(x)
     candidates = [
-        ("skip_missing", F.relu(f), "the skip is missing: forward returns ReLU(BN2(conv2(...))) with nothing added",
-         "add the shortcut before the last ReLU: out = self.relu(out + self.shortcut(x))"),
-        ("final_relu_missing", f + s, "the final ReLU is missing: the output is BN2(conv2(...)) + shortcut(x)",
-         "apply ReLU after the addition: return self.relu(out + identity)"),
-        ("skip_after_relu", F.relu(f) + s, "the skip is added after the final ReLU: ReLU(F(x)) + x",
-         "add first, then apply ReLU: out = self.relu(out + identity)"),
-        ("relu_before_add", F.relu(F.relu(f) + s), "a ReLU is applied to the branch before the addition",
-         "the branch ends with BN2 (no ReLU); the only ReLU after conv2 comes after the addition"),
-        ("relu_before_add", F.relu(f + F.relu(s)), "a ReLU is applied to the shortcut before the addition",
-         "add x itself; the ReLU comes once, after the addition"),
+        (
+            "relu_missing",
+            F.relu(ref.bn2(ref.conv2(ref.bn1(pre))) + s),
+            "the ReLU between BN1 and conv2 is missing",
+            "conv -> BN -> ReLU, then conv -> BN, then + shortcut and ReLU",
+        ),
+        (
+            "skip_missing",
+            F.relu(f),
+            "the skip is missing: forward returns ReLU(BN2(conv2(...))) with nothing added",
+            "add the shortcut before the last ReLU: out = self.relu(out + self.shortcut(x))",
+        ),
+        (
+            "final_relu_missing",
+            f + s,
+            "the final ReLU is missing: the output is BN2(conv2(...)) + shortcut(x)",
+            "apply ReLU after the addition",
+        ),
+        (
+            "skip_after_relu",
+            F.relu(f) + s,
+            "the skip is added after the final ReLU: ReLU(F(x)) + x",
+            "add first, then apply the ReLU to the sum",
+        ),
+        (
+            "relu_before_add",
+            F.relu(F.relu(f) + s),
+            "a ReLU is applied to the branch before the addition",
+            "the branch ends with BN2 (no ReLU); the only ReLU after conv2 comes after the addition",
+        ),
+        (
+            "relu_before_add",
+            F.relu(f + F.relu(s)),
+            "a ReLU is applied to the shortcut before the addition",
+            "add x itself; the ReLU comes once, after the addition",
+        ),
     ]
     if s.shape == h.shape:
-        for carried in (h, ref.bn1(pre).detach(), pre):
-            candidates.append(("wrong_skip_tensor", F.relu(f + carried),
-                               "the skip carries an intermediate tensor of the branch instead of the block's input x",
-                               "keep identity = x at the top of forward, before x is transformed, and add that"))
+        for carried, what in (
+            (h, "the hidden activation ReLU(BN1(conv1(x)))"),
+            (ref.bn1(pre).detach(), "BN1(conv1(x))"),
+            (pre, "conv1(x)"),
+        ):
+            candidates.append(
+                (
+                    "wrong_skip_tensor",
+                    F.relu(f + carried),
+                    f"the skip adds {what}, a tensor of the branch, instead of the block's input x",
+                    "keep a reference to the block's input x before the branch transforms it, and add that",
+                )
+            )
+    if s.shape == x.shape:
+        candidates.append(("skip_doubled", F.relu(f + 2 * x), "x is added twice", "add the shortcut once"))
     for mistake, value, cause, hint in candidates:
         if close(out, value):
             return fail(mistake, tried, "ReLU(BN2(conv2(ReLU(BN1(conv1(x))))) + shortcut(x))", cause, hint)
@@ -268,8 +356,17 @@ def _diagnose(out: torch.Tensor, ref: nn.Module, x: torch.Tensor, tried: str):
                 "the shortcut added with weight 1: out = ReLU(F(x) + x)",
                 f"the skip is scaled by {alpha.item():.3g}; the identity must pass unchanged "
                 "(He et al. 2016 show that scaling the shortcut hurts deep nets)",
-                "add identity itself, not a multiple of it",
+                "add the shortcut's output itself, not a multiple of it",
             )
+    offset = out - ref(x) if out.shape == f.shape else None
+    if offset is not None and offset.abs().max() > 1e-6 and (offset - offset.mean()).abs().max() < 1e-9:
+        return fail(
+            "constant_added",
+            tried,
+            "ReLU(BN2(conv2(ReLU(BN1(conv1(x))))) + shortcut(x))",
+            f"the output is the right one plus a constant ({fmt(offset.mean().item())})",
+            "remove the extra term: nothing but the shortcut is added",
+        )
     diff = (out - ref(x)).abs().max().item() if out.shape == f.shape else float("nan")
     return fail(
         "wrong_output",
@@ -295,7 +392,7 @@ def check_residual_block(block_class: type) -> None:
             block.to("cpu", torch.float64).train()
             randomise_batchnorm(block, g)
             x = torch.randn(BATCH, cin, SIZE, SIZE, generator=g, dtype=torch.float64)
-            out, trace = _traced_forward(block, x, tried)
+            out, trace = _traced_forward(block, x, tried, (cin, cout, stride))
             size = (SIZE - 1) // stride + 1
             expected = (BATCH, cout, size, size)
             if tuple(out.shape) != expected:
@@ -304,12 +401,15 @@ def check_residual_block(block_class: type) -> None:
                     tried,
                     f"an output of shape {expected}",
                     f"the output has shape {tuple(out.shape)}: check out_channels, the stride of conv1 and padding=1",
-                    "conv1 = 3x3, in -> out channels, stride=stride, padding=1; conv2 = 3x3, out -> out, stride 1, padding=1",
+                    "conv1 = 3x3, in -> out channels, stride=stride, padding=1; conv2 = 3x3, out -> out, stride 1, "
+                    "padding=1",
                 )
             roles = _structure(trace, x, cin, cout, stride, tried)
             if any(m.bias is not None for m in block.modules() if isinstance(m, nn.Conv2d)):
-                notes.add("your convolutions have bias=True; this course expects bias=False, as the BatchNorm after "
-                          "each one subtracts the mean and the bias cancels")
+                notes.add(
+                    "your convolutions have bias=True; this course expects bias=False, as the BatchNorm after "
+                    "each one subtracts the mean and the bias cancels"
+                )
             ref = _reference(roles, cin, cout, stride)
             if not close(out, ref(x)):
                 raise _diagnose(out, ref, x, tried)

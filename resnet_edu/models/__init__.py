@@ -1,4 +1,9 @@
-"""Blocks and stacks: plain, residual, pre-activation and bottleneck (see the submodules)."""
+"""Blocks and stacks: plain, residual, pre-activation and bottleneck (see the submodules).
+
+Every block follows one protocol: ``shortcut`` (the path around the layers; ``None`` for a
+plain block), ``act`` (its activation) and, on residual blocks, the course's switch ``skip``.
+:mod:`~resnet_edu.models.surgery` finds blocks, deletes them and copies weights.
+"""
 
 from .blocks import (
     SHORTCUT_OPTIONS,
@@ -21,6 +26,7 @@ from .mlp import (
     make_activation,
 )
 from .skips import set_skips, skip_blocks, zero_init_branches
+from .surgery import copy_weights, delete_block, delete_blocks, find_blocks
 
 __all__ = [
     "SHORTCUT_OPTIONS",
@@ -36,6 +42,10 @@ __all__ = [
     "ResidualMLPBlock",
     "conv1x1",
     "conv3x3",
+    "copy_weights",
+    "delete_block",
+    "delete_blocks",
+    "find_blocks",
     "init_weights",
     "make_activation",
     "make_shortcut",

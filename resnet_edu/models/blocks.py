@@ -1,9 +1,14 @@
 """Convolutional blocks: plain, residual (He et al. 2015), pre-activation (He et al. 2016)
-and bottleneck, with the shortcut options A, B and C of He et al. 2015, section 3.3.
+and bottleneck, with the shortcut options A, B and C of He et al. 2015 (section 4.1, Table 3).
 
-Every residual block has a boolean attribute ``skip``: set it to False (or call
-:func:`resnet_edu.models.set_skips`) and the block computes its plain branch only, on
-the same weights, so a lesson can compare F(x) and F(x) + x without re-initialising.
+The block protocol, shared with the MLP blocks of :mod:`resnet_edu.models.mlp`:
+
+* ``shortcut``: the path around the branch (``nn.Identity()``, option A's padding or a
+  projection). Plain blocks have ``shortcut = None``: they have no path around.
+* ``act``: the activation module (a ReLU here).
+* ``skip``: on residual blocks only, a course device, not part of ResNet: set it to False
+  (or call :func:`resnet_edu.models.set_skips`) and the block computes its branch only, on
+  the same weights, so a lesson can compare F(x) and F(x) + x without re-initialising.
 """
 
 from __future__ import annotations
@@ -43,7 +48,9 @@ class PadShortcut(nn.Module):
         self.stride = stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x[:, :, :: self.stride, :: self.stride]
+        x = x[:, :, :: self.stride, :: self.stride]  # keep every stride-th pixel: the branch's output size
+        # F.pad reads its sizes from the LAST dimension backwards: (width left, right, height top,
+        # bottom, channels before, after). So the zeros go after the input's channels.
         return F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))
 
 
@@ -63,10 +70,14 @@ def make_shortcut(in_channels: int, out_channels: int, stride: int = 1, option: 
     return PadShortcut(in_channels, out_channels, stride)
 
 
-def _check_block_args(in_channels: int, out_channels: int, stride: int) -> None:
+def _check_block_args(in_channels: int, out_channels: int, stride: int, expansion: int = 1) -> None:
+    """The argument checks of every conv block (kept out of the constructors, which read as the architecture)."""
     check_int("in_channels", in_channels, 1)
     check_int("out_channels", out_channels, 1)
     check_int("stride", stride, 1)
+    check_int("expansion", expansion, 1)
+    if out_channels % expansion:
+        raise ValueError(f"out_channels ({out_channels}) must be divisible by expansion ({expansion})")
 
 
 class PlainBlock(nn.Module):
@@ -84,11 +95,12 @@ class PlainBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.conv2 = conv3x3(out_channels, out_channels)
         self.bn2 = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU()
+        self.act = nn.ReLU()
+        self.shortcut = None  # a plain block has no path around its layers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        return self.relu(self.bn2(self.conv2(out)))
+        out = self.act(self.bn1(self.conv1(x)))
+        return self.act(self.bn2(self.conv2(out)))
 
 
 class ResidualBlock(nn.Module):
@@ -118,9 +130,9 @@ class ResidualBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.conv2 = conv3x3(out_channels, out_channels)
         self.bn2 = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU()
+        self.act = nn.ReLU()
         self.shortcut = make_shortcut(in_channels, out_channels, stride, shortcut)
-        self.skip = True
+        self.skip = True  # the course's switch (see set_skips), not part of ResNet
         if zero_init:
             self.zero_init_branch()
 
@@ -129,11 +141,11 @@ class ResidualBlock(nn.Module):
         nn.init.zeros_(self.bn2.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.act(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        if self.skip:
+        if self.skip:  # a course device: False leaves the branch alone, on the same weights
             out = out + self.shortcut(x)
-        return self.relu(out)
+        return self.act(out)
 
 
 class PreActBlock(nn.Module):
@@ -162,9 +174,9 @@ class PreActBlock(nn.Module):
         self.conv1 = conv3x3(in_channels, out_channels, stride)
         self.bn2 = nn.BatchNorm2d(out_channels)
         self.conv2 = conv3x3(out_channels, out_channels)
-        self.relu = nn.ReLU()
+        self.act = nn.ReLU()
         self.shortcut = make_shortcut(in_channels, out_channels, stride, shortcut)
-        self.skip = True
+        self.skip = True  # the course's switch (see set_skips), not part of ResNet
         if zero_init:
             self.zero_init_branch()
 
@@ -173,9 +185,9 @@ class PreActBlock(nn.Module):
         nn.init.zeros_(self.conv2.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv1(self.relu(self.bn1(x)))
-        out = self.conv2(self.relu(self.bn2(out)))
-        if self.skip:
+        out = self.conv1(self.act(self.bn1(x)))
+        out = self.conv2(self.act(self.bn2(out)))
+        if self.skip:  # a course device: False leaves the branch alone, on the same weights
             out = out + self.shortcut(x)
         return out
 
@@ -199,12 +211,7 @@ class BottleneckBlock(nn.Module):
         expansion: int = 4,
     ) -> None:
         super().__init__()
-        _check_block_args(in_channels, out_channels, stride)
-        check_int("expansion", expansion, 1)
-        if out_channels % expansion:
-            raise ValueError(
-                f"out_channels ({out_channels}) must be divisible by expansion ({expansion})"
-            )
+        _check_block_args(in_channels, out_channels, stride, expansion)
         width = out_channels // expansion
         self.conv1 = conv1x1(in_channels, width)
         self.bn1 = nn.BatchNorm2d(width)
@@ -212,9 +219,9 @@ class BottleneckBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = conv1x1(width, out_channels)
         self.bn3 = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU()
+        self.act = nn.ReLU()
         self.shortcut = make_shortcut(in_channels, out_channels, stride, shortcut)
-        self.skip = True
+        self.skip = True  # the course's switch (see set_skips), not part of ResNet
         if zero_init:
             self.zero_init_branch()
 
@@ -223,9 +230,9 @@ class BottleneckBlock(nn.Module):
         nn.init.zeros_(self.bn3.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.act(self.bn1(self.conv1(x)))
+        out = self.act(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        if self.skip:
+        if self.skip:  # a course device: False leaves the branch alone, on the same weights
             out = out + self.shortcut(x)
-        return self.relu(out)
+        return self.act(out)

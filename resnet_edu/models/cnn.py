@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from ..validate import check_choice, check_input, check_int
-from .blocks import SHORTCUT_OPTIONS, PlainBlock, PreActBlock, ResidualBlock, conv3x3
-from .skips import zero_init_branches
+from .blocks import PlainBlock, PreActBlock, ResidualBlock, conv3x3
+from .skips import check_zero_init, zero_init_branches
 
 CNN_BLOCKS = ("plain", "residual", "preact")
 
@@ -28,7 +28,7 @@ class CifarResNet(nn.Module):
         in_channels: channels of the input images (3 for CIFAR, 1 for the digits).
         num_classes: size of the output.
         shortcut: ``"A"`` (zero padding, the paper's choice on CIFAR-10), ``"B"`` or ``"C"``.
-        zero_init_residual: start every residual branch at zero.
+        zero_init: start every residual branch at zero.
     """
 
     def __init__(
@@ -39,23 +39,11 @@ class CifarResNet(nn.Module):
         in_channels: int = 3,
         num_classes: int = 10,
         shortcut: str = "A",
-        zero_init_residual: bool = False,
+        zero_init: bool = False,
     ) -> None:
         super().__init__()
-        check_int("depth", depth, 8)
-        if (depth - 2) % 6:
-            raise ValueError(f"depth must be 6n+2 (8, 14, 20, 26, 32, 44, 56, 110, ...), got {depth}")
-        check_choice("block", block, CNN_BLOCKS)
-        check_choice("shortcut option", shortcut, SHORTCUT_OPTIONS)
-        if len(channels) != 3:
-            raise ValueError(f"channels must hold 3 stage widths, got {channels!r}")
-        for width in channels:
-            check_int("each entry of channels", width, 1)
-        check_int("in_channels", in_channels, 1)
-        check_int("num_classes", num_classes, 2)
-        if zero_init_residual and block == "plain":
-            raise ValueError("zero_init_residual needs residual blocks (block='residual' or 'preact')")
-        self.depth, self.block_type, self.in_channels = depth, block, in_channels
+        _check_cifar_args(depth, block, channels, in_channels, num_classes, zero_init)
+        self.depth, self.block, self.in_channels = depth, block, in_channels
 
         blocks_per_stage = (depth - 2) // 6
         preact = block == "preact"
@@ -69,7 +57,7 @@ class CifarResNet(nn.Module):
         for stage, out_width in enumerate(channels):
             layers = []
             for i in range(blocks_per_stage):
-                stride = 2 if stage > 0 and i == 0 else 1
+                stride = 2 if stage > 0 and i == 0 else 1  # the first block of stages 2 and 3 halves the map
                 if block == "plain":
                     layers.append(PlainBlock(width, out_width, stride))
                 else:
@@ -86,7 +74,7 @@ class CifarResNet(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        if zero_init_residual:
+        if zero_init:
             zero_init_branches(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,4 +82,26 @@ class CifarResNet(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
     def extra_repr(self) -> str:
-        return f"depth={self.depth}, block={self.block_type!r}"
+        return f"depth={self.depth}, block={self.block!r}"
+
+
+def _check_cifar_args(
+    depth: int,
+    block: str,
+    channels: tuple[int, int, int],
+    in_channels: int,
+    num_classes: int,
+    zero_init: bool,
+) -> None:
+    """The checks of :class:`CifarResNet`'s arguments (the blocks check the shortcut option)."""
+    check_int("depth", depth, 8)
+    if (depth - 2) % 6:
+        raise ValueError(f"depth must be 6n+2 (8, 14, 20, 26, 32, 44, 56, 110, ...), got {depth}")
+    check_choice("block", block, CNN_BLOCKS)
+    if len(channels) != 3:
+        raise ValueError(f"channels must hold 3 stage widths, got {channels!r}")
+    for width in channels:
+        check_int("each entry of channels", width, 1)
+    check_int("in_channels", in_channels, 1)
+    check_int("num_classes", num_classes, 2)
+    check_zero_init(zero_init, block)

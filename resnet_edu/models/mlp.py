@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..validate import check_choice, check_input, check_int
-from .skips import zero_init_branches
+from ..validate import check_bool, check_choice, check_input, check_int
+from .skips import check_zero_init, zero_init_branches
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 INITS = ("default", "xavier", "kaiming")
@@ -22,12 +22,8 @@ def make_activation(name: str) -> nn.Module:
     return ACTIVATIONS[check_choice("activation", name, ACTIVATIONS)]()
 
 
-def _norm(width: int, batchnorm: bool) -> nn.Module:
-    return nn.BatchNorm1d(width) if batchnorm else nn.Identity()
-
-
-class _TwoLayers(nn.Module):
-    """The layers shared by the plain and the residual MLP block (same names, same order).
+class PlainMLPBlock(nn.Module):
+    """Two fully connected layers and no shortcut: ``act(BN2(fc2(act(BN1(fc1(x))))))``.
 
     The Linear layers keep PyTorch's default bias even before BatchNorm (redundant there,
     but harmless), so that ``batchnorm=False`` stacks are ordinary MLPs.
@@ -35,30 +31,33 @@ class _TwoLayers(nn.Module):
 
     def __init__(self, width: int, activation: str = "relu", batchnorm: bool = True) -> None:
         super().__init__()
-        check_int("width", width, 1)
         self.fc1 = nn.Linear(width, width)
-        self.bn1 = _norm(width, batchnorm)
+        self.bn1 = nn.BatchNorm1d(width) if batchnorm else nn.Identity()
         self.fc2 = nn.Linear(width, width)
-        self.bn2 = _norm(width, batchnorm)
+        self.bn2 = nn.BatchNorm1d(width) if batchnorm else nn.Identity()
         self.act = make_activation(activation)
-
-
-class PlainMLPBlock(_TwoLayers):
-    """Two fully connected layers, ``act(BN2(fc2(act(BN1(fc1(x))))))``, and no shortcut."""
+        self.shortcut = None  # a plain block has no path around its layers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.bn2(self.fc2(self.act(self.bn1(self.fc1(x))))))
 
 
-class ResidualMLPBlock(_TwoLayers):
+class ResidualMLPBlock(nn.Module):
     """Post-activation residual block (He et al. 2015): ``act(BN2(fc2(act(BN1(fc1(x))))) + x)``.
 
-    With ``skip = False`` it computes exactly :class:`PlainMLPBlock` on the same weights.
+    The same layers, in the same order, as :class:`PlainMLPBlock`, plus the identity
+    shortcut. With ``skip = False`` it computes exactly :class:`PlainMLPBlock` on the same weights.
     """
 
     def __init__(self, width: int, activation: str = "relu", batchnorm: bool = True) -> None:
-        super().__init__(width, activation, batchnorm)
-        self.skip = True
+        super().__init__()
+        self.fc1 = nn.Linear(width, width)
+        self.bn1 = nn.BatchNorm1d(width) if batchnorm else nn.Identity()
+        self.fc2 = nn.Linear(width, width)
+        self.bn2 = nn.BatchNorm1d(width) if batchnorm else nn.Identity()
+        self.act = make_activation(activation)
+        self.shortcut = nn.Identity()  # the width never changes, so x is added as it is
+        self.skip = True  # the course's switch (see set_skips), not part of ResNet
 
     def zero_init_branch(self) -> None:
         """Zero the branch's last scale (BN2's gamma, or fc2 without BatchNorm): F(x) = 0."""
@@ -70,8 +69,8 @@ class ResidualMLPBlock(_TwoLayers):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bn2(self.fc2(self.act(self.bn1(self.fc1(x)))))
-        if self.skip:
-            out = out + x
+        if self.skip:  # a course device: False leaves the branch alone, on the same weights
+            out = out + self.shortcut(x)
         return self.act(out)
 
 
@@ -80,13 +79,13 @@ class PreActMLPBlock(nn.Module):
 
     def __init__(self, width: int, activation: str = "relu", batchnorm: bool = True) -> None:
         super().__init__()
-        check_int("width", width, 1)
-        self.bn1 = _norm(width, batchnorm)
+        self.bn1 = nn.BatchNorm1d(width) if batchnorm else nn.Identity()
         self.fc1 = nn.Linear(width, width)
-        self.bn2 = _norm(width, batchnorm)
+        self.bn2 = nn.BatchNorm1d(width) if batchnorm else nn.Identity()
         self.fc2 = nn.Linear(width, width)
         self.act = make_activation(activation)
-        self.skip = True
+        self.shortcut = nn.Identity()
+        self.skip = True  # the course's switch (see set_skips), not part of ResNet
 
     def zero_init_branch(self) -> None:
         """Zero the branch's last layer (fc2's weight and bias): F(x) = 0 at the start."""
@@ -95,7 +94,9 @@ class PreActMLPBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.fc2(self.act(self.bn2(self.fc1(self.act(self.bn1(x))))))
-        return out + x if self.skip else out
+        if self.skip:  # a course device: False leaves the branch alone, on the same weights
+            out = out + self.shortcut(x)
+        return out
 
 
 def check_mlp_depth(depth: object) -> int:
@@ -104,9 +105,6 @@ def check_mlp_depth(depth: object) -> int:
     if depth % 2:  # type: ignore[operator]
         raise ValueError(f"depth counts Linear layers (1 stem + 2 per block + 1 head), so it must be even; got {depth}")
     return depth  # type: ignore[return-value]
-
-
-_BLOCK_CLASSES = {"plain": PlainMLPBlock, "residual": ResidualMLPBlock, "preact": PreActMLPBlock}
 
 
 def init_weights(model: nn.Module, init: str = "default", activation: str = "relu") -> None:
@@ -131,6 +129,9 @@ def init_weights(model: nn.Module, init: str = "default", activation: str = "rel
                 nn.init.zeros_(module.bias)
 
 
+MLP_BLOCK_CLASSES = {"plain": PlainMLPBlock, "residual": ResidualMLPBlock, "preact": PreActMLPBlock}
+
+
 class MLPStack(nn.Module):
     """A stack of fully connected blocks for flat inputs.
 
@@ -145,7 +146,7 @@ class MLPStack(nn.Module):
         activation: ``"relu"``, ``"tanh"`` or ``"sigmoid"``.
         batchnorm: BatchNorm after (before, for pre-activation) each hidden Linear.
         init: ``"default"``, ``"xavier"`` or ``"kaiming"`` (see :func:`init_weights`).
-        zero_init_residual: start every residual branch at zero
+        zero_init: start every residual branch at zero
             (see :func:`resnet_edu.models.zero_init_branches`).
     """
 
@@ -157,38 +158,28 @@ class MLPStack(nn.Module):
         activation: str = "relu",
         batchnorm: bool = True,
         init: str = "default",
-        zero_init_residual: bool = False,
+        zero_init: bool = False,
         in_features: int = 64,
         num_classes: int = 10,
     ) -> None:
         super().__init__()
-        check_mlp_depth(depth)
-        check_int("width", width, 1)
-        check_choice("block", block, MLP_BLOCKS)
-        check_choice("activation", activation, ACTIVATIONS)
-        check_choice("init", init, INITS)
-        check_int("in_features", in_features, 1)
-        check_int("num_classes", num_classes, 2)
-        if zero_init_residual and block == "plain":
-            raise ValueError("zero_init_residual needs residual blocks (block='residual' or 'preact')")
-        self.depth, self.width, self.block_type, self.in_features = depth, width, block, in_features
+        _check_stack_args(depth, width, block, batchnorm, zero_init, in_features, num_classes)
+        self.depth, self.width, self.block, self.in_features = depth, width, block, in_features
 
         preact = block == "preact"
         stem: list[nn.Module] = [nn.Linear(in_features, width)]
         if not preact:
-            stem += [_norm(width, batchnorm), make_activation(activation)]
+            stem += [nn.BatchNorm1d(width) if batchnorm else nn.Identity(), make_activation(activation)]
         self.stem = nn.Sequential(*stem)
-        block_class = _BLOCK_CLASSES[block]
-        self.blocks = nn.Sequential(
-            *(block_class(width, activation, batchnorm) for _ in range((depth - 2) // 2))
-        )
+        block_class = MLP_BLOCK_CLASSES[block]
+        self.blocks = nn.Sequential(*(block_class(width, activation, batchnorm) for _ in range((depth - 2) // 2)))
         head: list[nn.Module] = []
         if preact:
-            head += [_norm(width, batchnorm), make_activation(activation)]
+            head += [nn.BatchNorm1d(width) if batchnorm else nn.Identity(), make_activation(activation)]
         self.head = nn.Sequential(*head, nn.Linear(width, num_classes))
 
         init_weights(self, init, activation)
-        if zero_init_residual:
+        if zero_init:
             zero_init_branches(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -196,4 +187,23 @@ class MLPStack(nn.Module):
         return self.head(self.blocks(self.stem(x)))
 
     def extra_repr(self) -> str:
-        return f"depth={self.depth}, width={self.width}, block={self.block_type!r}"
+        return f"depth={self.depth}, width={self.width}, block={self.block!r}"
+
+
+def _check_stack_args(
+    depth: int,
+    width: int,
+    block: str,
+    batchnorm: bool,
+    zero_init: bool,
+    in_features: int,
+    num_classes: int,
+) -> None:
+    """The checks of :class:`MLPStack`'s arguments (activation and init are checked where they are used)."""
+    check_mlp_depth(depth)
+    check_int("width", width, 1)
+    check_choice("block", block, MLP_BLOCKS)
+    check_bool("batchnorm", batchnorm)
+    check_int("in_features", in_features, 1)
+    check_int("num_classes", num_classes, 2)
+    check_zero_init(zero_init, block)

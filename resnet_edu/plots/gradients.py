@@ -8,8 +8,9 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..probes.gradients import first_to_last
 from .layout import new_figure
-from .style import color_for
+from .style import color_for, log_y
 
 #: Marker of a gradient that is exactly zero (it cannot sit on a log axis).
 ZERO_MARKER = "v"
@@ -52,7 +53,7 @@ def draw_gradient_norms(
         if zero.any():
             any_zero = True
             ax.plot(layers[zero], np.full(zero.sum(), floor), ZERO_MARKER, color=color, markersize=6, clip_on=False)
-    ax.set_yscale("log")
+    log_y(ax)
     if any_zero:
         ax.set_ylim(bottom=floor)
         ax.plot([], [], ZERO_MARKER, color="0.3", label="norm = 0 exactly (underflow)")
@@ -94,3 +95,38 @@ def plot_gradient_norms(
     ax.set_title(title)
     return fig
 
+
+#: How the settings of :func:`resnet_edu.experiments.gradient_profile` are written in labels.
+BLOCK_NAMES = {"plain": "plain", "residual": "residual", "preact": "pre-act. residual"}
+INIT_NAMES = {"default": "PyTorch default", "xavier": "Xavier (Glorot)", "kaiming": "Kaiming (He)"}
+
+
+def profile_label(depth: int, activation: str, init: str, batchnorm: bool, block: str) -> str:
+    """A legend label for one setting of a freshly initialised MLP stack."""
+    bn = "with" if batchnorm else "no"
+    return f"{BLOCK_NAMES[block]}, {depth} layers, {activation}, {INIT_NAMES[init]} init, {bn} BatchNorm"
+
+
+def plot_gradient_profile(
+    norms: Mapping[str, float],
+    depth: int = 50,
+    activation: str = "relu",
+    init: str = "default",
+    batchnorm: bool = True,
+    block: str = "plain",
+    layout: str = "constrained",
+) -> Figure:
+    """One gradient profile (from :func:`resnet_edu.experiments.gradient_profile` with these
+    settings), labelled with the settings and titled with the first-to-last ratio."""
+    values = list(norms.values())
+    if values[0] == 0:
+        ratio = "the first layer's gradient underflowed to exactly 0"
+    elif values[-1] > 0:
+        ratio = f"first layer / last layer = {first_to_last(norms):.1e}"
+    else:
+        ratio = "the last layer's gradient is 0"
+    return plot_gradient_norms(
+        {profile_label(depth, activation, init, batchnorm, block): norms},
+        title=f"Gradient norm per layer at initialisation\n{ratio}",
+        layout=layout,
+    )

@@ -29,7 +29,10 @@ def new_figure(
     else:
         fig = Figure(figsize=figsize)
         fig.subplots_adjust(
-            left=0.85 / width, right=1 - 0.2 / width, bottom=0.6 / height, top=1 - top / height,
+            left=0.85 / width,
+            right=1 - 0.2 / width,
+            bottom=0.6 / height,
+            top=1 - top / height,
             wspace=0.3 if ncols > 1 else 0.2,
         )
     axes = np.atleast_1d(fig.subplots(1, ncols, squeeze=False)[0]).tolist()

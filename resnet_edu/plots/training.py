@@ -10,16 +10,26 @@ from matplotlib.figure import Figure
 
 from ..train import History
 from .layout import new_figure
-from .style import color_for, smooth
+from .style import color_for, log_y, smooth
 
 #: The loss of a uniform guess over the 10 digit classes, ln 10.
 CHANCE_LOSS = math.log(10)
+#: The test accuracy of a uniform guess over the 10 digit classes.
+CHANCE_ACCURACY = 0.1
 
 
 def draw_chance_line(ax: Axes, level: float = CHANCE_LOSS, text: str = "chance (ln 10)") -> None:
     """A dotted grey horizontal line at ``level``, labelled with ``text`` at its left end."""
     ax.axhline(level, color="0.4", linestyle=":", linewidth=1)
     ax.annotate(text, (0.02, level), xycoords=("axes fraction", "data"), va="bottom", fontsize=8, color="0.3")
+
+
+def draw_accuracy_chance_line(ax: Axes) -> None:
+    """The chance accuracy (10%) as :func:`draw_chance_line`, its text on a white patch so it
+    stays readable over bars."""
+    draw_chance_line(ax, CHANCE_ACCURACY, "chance (1 in 10)")
+    ax.texts[-1].set_bbox({"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1})
+    ax.texts[-1].set_zorder(5)
 
 
 def draw_loss_curves(
@@ -37,7 +47,7 @@ def draw_loss_curves(
             raise TypeError(f"histories[{label!r}] must be a History (from resnet_edu.train.train)")
         kwargs = {"color": color_for(label, i), "label": label, **(styles or {}).get(label, {})}
         ax.plot(smooth(history.loss, window), **kwargs)
-    ax.set_yscale("log")
+    log_y(ax)
     ax.set_xlabel("training step")
     ax.set_ylabel(f"training loss ({window}-step average)")
 

@@ -1,10 +1,9 @@
 """Measurements on a model: model and data in, numbers out; the model is left untouched."""
 
-from .gradients import gradient_norms, weight_layers
-from .flow import first_to_last, spread
-from .lesion import LesionResult, delete_block, delete_blocks, lesion_study, model_blocks
-from .shattered import autocorrelation, input_gradients, line_network, shattering_curve
+from .gradients import first_to_last, gradient_norms, spread, weight_layers
 from .landscape import LossSurface, filter_normalized_direction, loss_surface
+from .lesion import LesionResult, lesion_study, lesioned_accuracies
+from .shattered import autocorrelation, input_gradients
 
 __all__ = [
     "gradient_norms",
@@ -12,14 +11,10 @@ __all__ = [
     "first_to_last",
     "spread",
     "LesionResult",
-    "delete_block",
-    "delete_blocks",
     "lesion_study",
-    "model_blocks",
+    "lesioned_accuracies",
     "autocorrelation",
     "input_gradients",
-    "line_network",
-    "shattering_curve",
     "LossSurface",
     "filter_normalized_direction",
     "loss_surface",

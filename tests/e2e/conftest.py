@@ -8,6 +8,7 @@ variable ``CI`` is set: there a skip would hide a broken set-up, so they fail.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -19,12 +20,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from e2e_env import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, LAB_SETTINGS, ROOT, SERVER_START_TIMEOUT, skip_or_fail
 
 
@@ -67,14 +67,10 @@ class LabServer:
 def _stop(process: subprocess.Popen, server: LabServer) -> None:
     """Shut the server down (its kernels with it), then end make's process group if needed."""
     if process.poll() is None:
-        try:
+        with contextlib.suppress(OSError):
             server.request("/api/shutdown", method="POST")
-        except OSError:
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)  # the group of the make we started: make + jupyter lab
@@ -119,30 +115,33 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         command.append(f"VENV={venv}")  # the environment these tests run in, made by `make setup`
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "jupyterlab.log"
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    server = LabServer(url=f"http://127.0.0.1:{port}", token=token, root=ROOT)
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"`make lab` exited with {process.returncode}; see {log_path}:\n"
-                            + log_path.read_text()[-3000:], pytrace=False)
-            try:
-                if server.request("/api/status") == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer within {SERVER_START_TIMEOUT:.0f} s; see {log_path}",
-                            pytrace=False)
-            time.sleep(0.3)
-        yield server
-    finally:
-        _stop(process, server)
-        log.close()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        server = LabServer(url=f"http://127.0.0.1:{port}", token=token, root=ROOT)
+        try:
+            deadline = time.monotonic() + SERVER_START_TIMEOUT
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(
+                        f"`make lab` exited with {process.returncode}; see {log_path}:\n"
+                        + log_path.read_text()[-3000:],
+                        pytrace=False,
+                    )
+                try:
+                    if server.request("/api/status") == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"JupyterLab did not answer within {SERVER_START_TIMEOUT:.0f} s; see {log_path}", pytrace=False
+                    )
+                time.sleep(0.3)
+            yield server
+        finally:
+            _stop(process, server)
 
 
 @pytest.fixture(scope="session")
@@ -158,11 +157,15 @@ def browser(tmp_path_factory: pytest.TempPathFactory):
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        skip_or_fail("the `playwright` Python package is not installed (pip install playwright; "
-                     "no `playwright install` needed, the test uses the system Chromium)")
+        skip_or_fail(
+            "the `playwright` Python package is not installed (pip install playwright; "
+            "no `playwright install` needed, the test uses the system Chromium)"
+        )
     if not os.access(CHROMIUM, os.X_OK):
-        skip_or_fail(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium; "
-                     "or set RESNET_EDU_CHROMIUM to a Chromium binary)")
+        skip_or_fail(
+            f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium; "
+            "or set RESNET_EDU_CHROMIUM to a Chromium binary)"
+        )
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(

@@ -31,8 +31,9 @@ def build_site(dest: Path) -> Path:
         return html
     missing = [name for name in SITE_TOOLS if importlib.util.find_spec(name) is None]
     if missing:
-        skip_or_fail(f"the website's tools are not installed ({', '.join(missing)}): "
-                     "run `make site-setup` (or `make site`) once")
+        skip_or_fail(
+            f"the website's tools are not installed ({', '.join(missing)}): run `make site-setup` (or `make site`) once"
+        )
     make = shutil.which("make")
     if make is None:
         skip_or_fail("`make` is not installed: the README's `make site` cannot run")
@@ -40,8 +41,9 @@ def build_site(dest: Path) -> Path:
     venv = Path(sys.prefix)
     if venv.resolve() != (ROOT / ".venv").resolve() and (venv / ".ready").exists():
         command.append(f"VENV={venv}")  # the environment these tests run in
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                            timeout=BUILD_TIMEOUT, env=dict(os.environ))
+    result = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT, env=dict(os.environ)
+    )
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "build.log").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, f"`make site` failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"

@@ -4,8 +4,9 @@
 the whole suite that way (``.ci/run`` ends with ``.ci/offline make test``), so there every
 unit test, every lesson and the browser test pass with no network; these tests check the
 wrapper really cuts the network, that CI really uses it, and, outside CI, import the whole
-package and run the first lesson offline (``make test-offline`` runs everything offline). Where ``unshare`` is not permitted (no root, no user
-namespaces) they are skipped outside CI and fail in CI.
+package and run the first lesson offline (``make test-offline`` runs everything offline).
+Where ``unshare`` is not permitted (no root, no user namespaces) they are skipped outside CI
+and fail in CI.
 
     pytest tests/e2e/test_offline.py -v
 """
@@ -18,7 +19,6 @@ import subprocess
 import sys
 
 import pytest
-
 from e2e_env import ROOT, in_ci, skip_or_fail
 
 OFFLINE = ROOT / ".ci" / "offline"
@@ -55,15 +55,15 @@ def _network_reachable() -> bool:
 def _offline(*command: str) -> subprocess.CompletedProcess:
     """Run ``command`` through .ci/offline from the repository root; skip if not permitted."""
     try:
-        result = subprocess.run(
-            [str(OFFLINE), *command], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT
-        )
+        result = subprocess.run([str(OFFLINE), *command], cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
     except FileNotFoundError as error:
         skip_or_fail(f"cannot run .ci/offline: {error}")
     refusals = ("Operation not permitted", "Invalid argument", "unshare not found")
     if result.returncode != 0 and "unshare" in result.stderr and any(r in result.stderr for r in refusals):
-        skip_or_fail("`unshare --net` is not permitted here (needs root or user namespaces): "
-                     + result.stderr.strip().splitlines()[-1])
+        skip_or_fail(
+            "`unshare --net` is not permitted here (needs root or user namespaces): "
+            + result.stderr.strip().splitlines()[-1]
+        )
     return result
 
 
@@ -102,7 +102,8 @@ def test_package_and_first_lesson_run_offline() -> None:
     modules = _offline(sys.executable, "-c", IMPORT_ALL)
     assert modules.returncode == 0, "importing resnet_edu failed offline:\n" + modules.stderr[-3000:]
     assert "modules offline" in modules.stdout
-    lesson = _offline(sys.executable, "-m", "pytest", "--nbval", "lessons/00_start_here.ipynb", "-q",
-                      "-p", "no:cacheprovider")
+    lesson = _offline(
+        sys.executable, "-m", "pytest", "--nbval", "lessons/00_start_here.ipynb", "-q", "-p", "no:cacheprovider"
+    )
     assert lesson.returncode == 0, "lesson 00 failed offline:\n" + lesson.stdout[-3000:] + lesson.stderr[-2000:]
     assert " passed" in lesson.stdout

@@ -16,6 +16,7 @@ Screenshots go to benchmarks/results/e2e/site/ (gitignored); make-lab-root.png s
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import html
 import http.server
@@ -28,15 +29,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from conftest import LabServer, _stop, free_port
 from e2e_env import LAB_SETTINGS, ROOT, SERVER_START_TIMEOUT, skip_or_fail
 from site_build import build_site
-
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -48,9 +47,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The built site, served by a static file server on 127.0.0.1 (as any static host would)."""
     site = build_site(tmp_path_factory.getbasetemp() / "site")
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site))
-    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -144,58 +141,67 @@ def test_make_lab_prints_a_link_that_opens_lesson_00(browser, tmp_path: Path, sh
     if venv.resolve() != (ROOT / ".venv").resolve() and (venv / ".ready").exists():
         command.append(f"VENV={venv}")
     log_path = shots / "make-lab.log"
-    log = open(log_path, "w")
-    process = subprocess.Popen(command, cwd=ROOT, env=_lab_environment(tmp_path), stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    server = None
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        pattern = re.compile(
-            r"^\s*(http://127\.0\.0\.1:(\d+)/lab/tree/lessons/00_start_here\.ipynb\?token=(\w+))\s*$", re.M
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=_lab_environment(tmp_path),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-        while not (match := pattern.search(log_path.read_text())):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"`make lab` printed no link to lesson 00 (exit {process.poll()}):\n"
-                            + log_path.read_text()[-3000:], pytrace=False)
-            time.sleep(0.3)
-        link, new_port, token = match.group(1), int(match.group(2)), match.group(3)
-        server = LabServer(url=f"http://127.0.0.1:{new_port}", token=token, root=ROOT)
-        output = log_path.read_text()
-        assert new_port != port, "the port was taken, yet the printed link uses it"
-        assert ("--allow-root" in output) == (os.geteuid() == 0)
-        if os.geteuid() == 0:
-            assert "running as root" in output
-        assert server.request("/api/status", token=False) == 403, "the token must stay on"
-
-        page = browser.new_page()
+        server = None
         try:
-            page.goto(link)
-            heading = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) h1", has_text="00 · Start here")
-            heading.first.wait_for(timeout=90_000)
-            page.locator(".jp-Notebook-cell").first.wait_for()
-            page.wait_for_timeout(1000)
-            browser_png = page.screenshot(path=str(shots / "make-lab-root-lesson-00.png"))
-            # What `make lab` printed, up to the link, above the page the link opened.
-            lines = [line for line in output.splitlines()
-                     if line.startswith(("make lab", ".venv", str(venv))) or "127.0.0.1" in line or "port" in line]
-            picture = base64.b64encode(browser_png).decode()
-            page.set_content(
-                "<body style='margin: 0; background: #222'><pre style='font: 13px monospace; color: #eee;"
-                " white-space: pre-wrap; margin: 0; padding: 12px'>"
-                + html.escape(f"$ make lab LAB_FLAGS='{flags}'\n" + "\n".join(lines))
-                + f"</pre><img style='display: block; width: 100%' src='data:image/png;base64,{picture}'></body>"
+            deadline = time.monotonic() + SERVER_START_TIMEOUT
+            pattern = re.compile(
+                r"^\s*(http://127\.0\.0\.1:(\d+)/lab/tree/lessons/00_start_here\.ipynb\?token=(\w+))\s*$", re.M
             )
-            page.screenshot(path=str(shots / "make-lab-root.png"), full_page=True)
-        finally:
-            page.close()
-    finally:
-        taken.close()
-        if server is not None:
+            while not (match := pattern.search(log_path.read_text())):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(
+                        f"`make lab` printed no link to lesson 00 (exit {process.poll()}):\n"
+                        + log_path.read_text()[-3000:],
+                        pytrace=False,
+                    )
+                time.sleep(0.3)
+            link, new_port, token = match.group(1), int(match.group(2)), match.group(3)
+            server = LabServer(url=f"http://127.0.0.1:{new_port}", token=token, root=ROOT)
+            output = log_path.read_text()
+            assert new_port != port, "the port was taken, yet the printed link uses it"
+            assert ("--allow-root" in output) == (os.geteuid() == 0)
+            if os.geteuid() == 0:
+                assert "running as root" in output
+            assert server.request("/api/status", token=False) == 403, "the token must stay on"
+
+            page = browser.new_page()
             try:
-                server.shutdown_kernels()
-            except OSError:
-                pass
-            _stop(process, server)
-        else:
-            _stop(process, LabServer(url=f"http://127.0.0.1:{port}", token="", root=ROOT))
-        log.close()
+                page.goto(link)
+                heading = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) h1", has_text="00 · Start here")
+                heading.first.wait_for(timeout=90_000)
+                page.locator(".jp-Notebook-cell").first.wait_for()
+                page.wait_for_timeout(1000)
+                browser_png = page.screenshot(path=str(shots / "make-lab-root-lesson-00.png"))
+                # What `make lab` printed, up to the link, above the page the link opened.
+                lines = [
+                    line
+                    for line in output.splitlines()
+                    if line.startswith(("make lab", ".venv", str(venv))) or "127.0.0.1" in line or "port" in line
+                ]
+                picture = base64.b64encode(browser_png).decode()
+                page.set_content(
+                    "<body style='margin: 0; background: #222'><pre style='font: 13px monospace; color: #eee;"
+                    " white-space: pre-wrap; margin: 0; padding: 12px'>"
+                    + html.escape(f"$ make lab LAB_FLAGS='{flags}'\n" + "\n".join(lines))
+                    + f"</pre><img style='display: block; width: 100%' src='data:image/png;base64,{picture}'></body>"
+                )
+                page.screenshot(path=str(shots / "make-lab-root.png"), full_page=True)
+            finally:
+                page.close()
+        finally:
+            taken.close()
+            if server is not None:
+                with contextlib.suppress(OSError):
+                    server.shutdown_kernels()
+                _stop(process, server)
+            else:
+                _stop(process, LabServer(url=f"http://127.0.0.1:{port}", token="", root=ROOT))

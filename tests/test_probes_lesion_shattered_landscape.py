@@ -1,31 +1,25 @@
-"""Probes of lessons 05-08: block lesions, shattered gradients, loss-surface slices; their plots."""
+"""Probes of block lesions, shattered gradients and loss-surface slices, and their plots."""
 
 import math
 
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
 from resnet_edu.data import line_grid
-from resnet_edu.models import CifarResNet, MLPStack, PlainBlock, PreActBlock, ResidualBlock
+from resnet_edu.experiments import line_network, shattering_curve
+from resnet_edu.models import CifarResNet, MLPStack
 from resnet_edu.plots import plot_lesions, plot_loss_surfaces, plot_shattered_gradients
 from resnet_edu.probes import (
     LesionResult,
     autocorrelation,
-    delete_block,
-    delete_blocks,
     filter_normalized_direction,
     input_gradients,
     lesion_study,
-    line_network,
     loss_surface,
-    model_blocks,
-    shattering_curve,
 )
-from resnet_edu.probes.lesion import Lesioned
 from resnet_edu.train import evaluate
 
 
@@ -44,40 +38,9 @@ def data():
 # ---------------------------------------------------------------- lesions
 
 
-def test_model_blocks_finds_every_block_in_order():
-    assert len(model_blocks(CifarResNet(depth=20, channels=(4, 8, 16), in_channels=1))) == 9
-    names = [name for name, _ in model_blocks(MLPStack(depth=10, block="plain"))]
-    assert names == [f"blocks.{i}" for i in range(4)]
-
-
-def test_lesioned_residual_block_keeps_shortcut_and_relu():
-    x = torch.randn(2, 4, 6, 6)
-    assert torch.equal(Lesioned(ResidualBlock(4, 4))(x), F.relu(x))
-    assert torch.equal(Lesioned(PreActBlock(4, 4))(x), x)  # nothing after the addition
-    assert torch.equal(Lesioned(PlainBlock(4, 4))(x), x)   # a deleted plain block leaves the identity
-
-
-def test_lesioned_downsampling_blocks_change_the_shape_like_the_block():
-    x = torch.randn(2, 4, 6, 6)
-    for block in (PlainBlock(4, 8, 2), ResidualBlock(4, 8, 2, shortcut="A"), ResidualBlock(4, 8, 2, shortcut="B")):
-        assert Lesioned(block)(x).shape == block(x).shape
-
-
-def test_delete_block_leaves_the_model_alone():
-    model = MLPStack(depth=8, block="residual")
-    lesioned = delete_block(model, 1)
-    assert isinstance(lesioned.blocks[1], Lesioned)
-    assert not any(isinstance(m, Lesioned) for m in model.modules())
-    assert sum(isinstance(m, Lesioned) for m in delete_blocks(model, [0, 2]).modules()) == 2
-    with pytest.raises(ValueError, match="below the number of blocks"):
-        delete_block(model, 3)
-    with pytest.raises(TypeError):
-        delete_block(model, 1.0)
-
-
 def test_deleting_a_zero_branch_changes_nothing(data):
     # zero-initialised residual blocks compute act(0 + x) = x on the non-negative inputs they get
-    model = MLPStack(depth=8, block="residual", zero_init_residual=True)
+    model = MLPStack(depth=8, block="residual", zero_init=True)
     model.train()
     model(data[0])  # give BatchNorm some running statistics
     result = lesion_study(model, *data)
@@ -213,8 +176,9 @@ def test_plots_build_labelled_figures(data):
     assert "downsampling" not in mlp_ax.get_xlabel()
     assert [t.get_text() for t in mlp_ax.get_xticklabels()] == ["1", "2"]
     x = line_grid(16)
-    fig = plot_shattered_gradients(x, {"plain": torch.randn(16), "residual": torch.randn(16)},
-                                   {"plain": {2: 0.9, 8: 0.1}}, depth=8)
+    fig = plot_shattered_gradients(
+        x, {"plain": torch.randn(16), "residual": torch.randn(16)}, {"plain": {2: 0.9, 8: 0.1}}, depth=8
+    )
     assert len(fig.axes) == 3 and fig.axes[-1].get_xlabel().startswith("depth")
     surface = loss_surface(MLPStack(depth=4, width=16), *data, steps=3)
     fig = plot_loss_surfaces({"plain": surface, "residual": surface}, ncols=2)

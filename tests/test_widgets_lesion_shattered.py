@@ -1,12 +1,15 @@
-"""Widgets of lesson 07, without a browser: set the controls, check the picture and the data."""
+"""The delete-a-block and shattered-gradients explorers, without a browser: set the controls,
+check the picture and the data."""
 
 import pytest
 import torch
 
-from resnet_edu.models import MLPStack
-from resnet_edu.probes import autocorrelation, delete_blocks, input_gradients, line_network
+from resnet_edu.experiments import line_network, shattered_state
+from resnet_edu.models import MLPStack, delete_blocks
+from resnet_edu.plots import plot_combined_lesions, plot_shattered_state
+from resnet_edu.probes import autocorrelation, input_gradients
 from resnet_edu.train import evaluate, train
-from resnet_edu.widgets import LesionExplorer, ShatteredExplorer, lesion_explorer_figure, shattered_figure
+from resnet_edu.widgets import LesionExplorer, ShatteredExplorer
 
 
 def png(widget):
@@ -53,14 +56,14 @@ def test_lesion_explorer_figure_titles_and_neutral_legend(lesion_setup):
 
     models, x, y = lesion_setup
     widget = LesionExplorer(models, x, y)
-    right = lesion_explorer_figure(widget.results, widget.accuracies, []).axes[1]
+    right = plot_combined_lesions(widget.results, widget.accuracies, []).axes[1]
     assert right.get_title() == "Nothing deleted (the widget's starting state)"
     handles = {h.get_label(): h for h in right.get_legend().legend_handles}
     # the swatches are neutral (grey / white hatched), not one model's colour
     assert to_hex(handles["nothing deleted"].get_facecolor()) == "#cccccc"
     assert to_hex(handles["selected blocks deleted"].get_facecolor()) == "#ffffff"
     assert handles["selected blocks deleted"].get_hatch() == "//"
-    right = lesion_explorer_figure(widget.results, widget.accuracies, [0, 2]).axes[1]
+    right = plot_combined_lesions(widget.results, widget.accuracies, [0, 2]).axes[1]
     assert right.get_title() == "Deleted together: blocks 1, 3"
 
 
@@ -72,7 +75,7 @@ def test_lesion_explorer_rejects_mismatched_models(lesion_setup):
         LesionExplorer({}, x, y)
     with pytest.raises(ValueError, match="same labels"):
         widget = LesionExplorer(models, x, y)
-        lesion_explorer_figure(widget.results, {"plain": 0.5}, [])
+        plot_combined_lesions(widget.results, {"plain": 0.5}, [])
 
 
 def test_shattered_explorer_follows_depth_and_batchnorm():
@@ -97,11 +100,9 @@ def test_shattered_explorer_follows_depth_and_batchnorm():
 
 
 def test_shattered_figure_and_state_check_arguments():
-    from resnet_edu.widgets.shattered import shattered_state
-
     with pytest.raises(ValueError, match="even"):
         shattered_state(5)
     with pytest.raises(TypeError, match="True or False"):
         shattered_state(4, batchnorm=1)
-    fig = shattered_figure(shattered_state(4), 4, True)
+    fig = plot_shattered_state(shattered_state(4), 4, True)
     assert "with BatchNorm" in fig._suptitle.get_text()

@@ -1,4 +1,4 @@
-"""Probes, plots and cached experiments added for lessons 01-04."""
+"""Probes of gradients, the cached experiments (gradient profiles, training runs, skips on and off) and their plots."""
 
 import math
 
@@ -110,7 +110,9 @@ def test_plot_depth_sweep_with_and_without_curves():
     assert widths["plain-56"] > widths["plain-4"]  # deeper is thicker
     dashes = {line.get_label(): line.get_linestyle() for line in fig.axes[1].get_lines()}
     assert dashes["plain-56"] == "-" and dashes["plain-4"] != "-"  # and more solid
-    assert all(line.get_color() == "#000000" for line in fig.axes[1].get_lines() if line.get_label().startswith("plain"))
+    assert all(
+        line.get_color() == "#000000" for line in fig.axes[1].get_lines() if line.get_label().startswith("plain")
+    )
 
 
 def test_plot_depth_sweep_rejects_bad_input():
@@ -172,9 +174,9 @@ def test_gradient_profile_rejects_bad_arguments():
 
 
 def test_training_run_is_cached_copied_and_equals_a_direct_run(digits):
-    assert not experiments.is_cached(6, "plain", seed=5, steps=7)
+    assert not experiments.training_run.is_cached(6, "plain", seed=5, steps=7)
     run = experiments.training_run(6, "plain", seed=5, steps=7)
-    assert experiments.is_cached(6, "plain", seed=5, steps=7)
+    assert experiments.training_run.is_cached(6, "plain", seed=5, steps=7)
     torch.manual_seed(5)
     direct = train(MLPStack(6), digits.x_train, digits.y_train, steps=7, seed=5, progress=False)
     assert run.loss == pytest.approx(direct.loss)
@@ -185,11 +187,12 @@ def test_training_run_is_cached_copied_and_equals_a_direct_run(digits):
 def test_training_run_zero_inits_residual_stacks_by_default(digits):
     run = experiments.training_run(4, "residual", seed=0, steps=3)
     torch.manual_seed(0)
-    direct = train(MLPStack(4, block="residual", zero_init_residual=True), digits.x_train, digits.y_train,
-                   steps=3, seed=0, progress=False)
+    direct = train(
+        MLPStack(4, block="residual", zero_init=True), digits.x_train, digits.y_train, steps=3, seed=0, progress=False
+    )
     assert run.loss == pytest.approx(direct.loss)
-    with pytest.raises(ValueError, match="zero_init_residual"):
-        experiments.training_run(4, "plain", steps=3, zero_init_residual=True)
+    with pytest.raises(ValueError, match="zero_init"):
+        experiments.training_run(4, "plain", steps=3, zero_init=True)
 
 
 def test_depth_sweep_structure_and_final_losses():

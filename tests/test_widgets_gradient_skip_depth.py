@@ -1,5 +1,5 @@
-"""The widgets of lessons 01-04, tested without a browser: build, set a control's value,
-check the figure in the output changed and the data behind it are right."""
+"""The gradient-flow explorer, the skip-connection toggle and the depth explorer, tested without
+a browser: build, set a control's value, check the figure in the output changed and the data behind it are right."""
 
 import base64
 
@@ -56,15 +56,22 @@ def test_gradient_flow_explorer_redraws_and_shows_the_right_data(digits):
 def test_gradient_flow_explorer_every_control_redraws():
     explorer = GradientFlowExplorer(depth=8)
     changes = [
-        (explorer.depth, 12), (explorer.init, "kaiming"), (explorer.block, "residual"),
-        (explorer.activation, "tanh"), (explorer.batchnorm, False),
+        (explorer.depth, 12),
+        (explorer.init, "kaiming"),
+        (explorer.block, "residual"),
+        (explorer.activation, "tanh"),
+        (explorer.batchnorm, False),
     ]
     for control, value in changes:
         before = png_of(explorer)
         control.value = value
         assert png_of(explorer) != before, f"changing {control.description} did not redraw"
     assert explorer.settings() == {
-        "depth": 12, "activation": "tanh", "init": "kaiming", "batchnorm": False, "block": "residual"
+        "depth": 12,
+        "activation": "tanh",
+        "init": "kaiming",
+        "batchnorm": False,
+        "block": "residual",
     }
     assert len(explorer.norms) == 12
 
@@ -88,7 +95,7 @@ def test_gradient_flow_explorer_rejects_bad_arguments():
 
 @pytest.fixture(scope="module")
 def toggle():
-    return SkipToggle(depth=8, steps=5)
+    return SkipToggle(experiments.skip_states(depth=8, steps=5))
 
 
 def test_skip_toggle_has_a_skip_connection_checkbox(toggle):
@@ -135,24 +142,24 @@ def test_skip_toggle_does_not_recompute_when_toggled(toggle, monkeypatch):
 # --------------------------------------------------------------------- depth explorer
 
 
-def test_depth_explorer_adds_a_kind_and_its_data_are_right(digits):
-    explorer = DepthExplorer(depths=(4,), kinds=("plain",))
+def test_depth_explorer_adds_a_block_type_and_its_data_are_right(digits):
+    explorer = DepthExplorer(depths=(4,), blocks=("plain",))
     before = png_of(explorer)
     assert set(explorer.sweep.histories) == {"plain"}
 
-    explorer.kind_buttons["residual"].value = True
+    explorer.block_buttons["residual"].value = True
     assert png_of(explorer) != before
     assert set(explorer.sweep.histories) == {"plain", "residual"}
     assert "zero-init" in explorer.status.value
     # an independent training run with the documented settings gives the same history
     torch.manual_seed(0)
-    model = MLPStack(4, block="residual", zero_init_residual=True)
+    model = MLPStack(4, block="residual", zero_init=True)
     history = train(model, digits.x_train, digits.y_train, steps=200, seed=0, progress=False)
     assert explorer.sweep.histories["residual"][4][0].loss == pytest.approx(history.loss, rel=1e-5)
 
 
 def test_depth_explorer_adds_a_depth():
-    explorer = DepthExplorer(depths=(4,), kinds=("plain",))
+    explorer = DepthExplorer(depths=(4,), blocks=("plain",))
     before = png_of(explorer)
     explorer.depth_buttons[10].value = True
     assert png_of(explorer) != before
@@ -162,15 +169,51 @@ def test_depth_explorer_adds_a_depth():
 
 
 def test_depth_explorer_with_nothing_selected_says_so_and_keeps_the_figure():
-    explorer = DepthExplorer(depths=(4,), kinds=("plain",))
+    explorer = DepthExplorer(depths=(4,), blocks=("plain",))
     before = png_of(explorer)
-    explorer.kind_buttons["plain"].value = False
-    assert "Select" in explorer.status.value
+    explorer.block_buttons["plain"].value = False
+    assert "select at least one" in explorer.message.value
     assert png_of(explorer) == before
 
 
 def test_depth_explorer_rejects_bad_arguments():
     with pytest.raises(ValueError, match="depths"):
         DepthExplorer(depths=(5,))
-    with pytest.raises(ValueError, match="kinds"):
-        DepthExplorer(kinds=("preact",))
+    with pytest.raises(ValueError, match="blocks"):
+        DepthExplorer(blocks=("preact",))
+
+
+# --------------------------------------------------------------------- every widget
+
+
+def test_a_bad_value_shows_a_message_and_the_widget_keeps_answering():
+    explorer = GradientFlowExplorer(depth=20)
+    before = png_of(explorer)
+    explorer.depth.value = 21  # typed into the slider's box: an odd depth has no MLPStack
+    assert "even" in explorer.message.value and png_of(explorer) == before
+    explorer.depth.value = 22
+    assert explorer.message.value == "" and png_of(explorer) != before
+
+
+def test_text_before_the_widget_renders_says_what_to_do():
+    text = repr(GradientFlowExplorer(depth=10))
+    assert text.startswith("[Gradient-flow explorer: run this cell") and len(text) <= 110  # ipywidgets cuts at 110
+    assert "children=" not in text
+
+
+def test_depth_explorer_trains_in_the_background_and_draws_only_the_newest_selection():
+    import asyncio
+
+    async def clicks() -> tuple[DepthExplorer, list[bytes]]:
+        explorer = DepthExplorer(depths=(4,), blocks=("plain",), seed=7)
+        shown = []
+        explorer.output.observe(lambda change: shown.append(png_of(explorer)), names="outputs")
+        explorer.depth_buttons[10].value = True  # needs a new run: trains in the background
+        assert "Training" in explorer.status.value or explorer._task is not None
+        explorer.depth_buttons[20].value = True  # a newer click, made while the first one waits
+        await explorer._task
+        return explorer, shown
+
+    explorer, shown = asyncio.run(clicks())
+    assert len(shown) == 1, "a figure for an outdated selection was drawn"
+    assert set(explorer.sweep.histories["plain"]) == {4, 10, 20}
