@@ -166,8 +166,10 @@ def test_math_and_every_asset_come_from_the_site_itself(site: Path) -> None:
 
 
 def _solution_lines() -> set[str]:
-    """Lines of code that only the solutions have (not in any exercise or lesson, not trivial)."""
+    """Lines of code that only the solutions have (not in any exercise or lesson, not in the
+    package, whose source is public and which lessons print, and not trivial)."""
     public_text = "\n".join("".join(cell["source"]) for path in EXERCISES + LESSONS for cell in nb(path)["cells"])
+    public_text += "\n".join(path.read_text(encoding="utf-8") for path in (ROOT / "resnet_edu").rglob("*.py"))
     lines = set()
     for path in SOLUTIONS:
         for cell in nb(path)["cells"]:

@@ -151,9 +151,13 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory):
-    """A headless Chromium (Debian's), fresh profile, driven by playwright; closed at the end."""
+    """A headless Chromium (Debian's), fresh profile, driven by playwright; closed after the module.
+
+    Not kept for the whole session: playwright's sync API leaves an asyncio event loop running in
+    the main thread while it is open, which would change how later tests' widgets behave.
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
