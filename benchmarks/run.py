@@ -135,6 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lessons", nargs="*", help="lesson numbers to run (default: all)")
     parser.add_argument("--baseline", metavar="REV", help="also time the lessons of git commit REV, alternating")
+    parser.add_argument("--no-browser", action="store_true", help="show the browser latencies of the last test run")
     args = parser.parse_args()
     paths = sorted(LESSONS.glob("*.ipynb"))
     if args.lessons:
@@ -159,11 +160,10 @@ def main() -> None:
             print(f"{name:40s} {1000 * seconds:8.0f}ms")
     from widget_benchmarks import browser_latencies
 
-    latencies = browser_latencies()
-    if latencies:
-        print(f"\n{'widget, change to new figure in Chromium':40s} {'median':>10s}   (from the last browser test)")
-        for name, seconds in latencies.items():
-            print(f"{name:40s} {1000 * seconds:8.0f}ms")
+    latencies, note = browser_latencies(run=not args.no_browser)
+    print(f"\n{'widget, change to new figure in Chromium':40s} {'median':>10s}   ({note})")
+    for name, seconds in latencies.items():
+        print(f"{name:40s} {1000 * seconds:8.0f}ms")
     from training_overhead import training_overhead
 
     overhead = training_overhead()

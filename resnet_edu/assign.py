@@ -1,6 +1,6 @@
 """The exercise generator: ``python -m resnet_edu.assign`` writes ``exercises/`` from ``solutions/``.
 
-``solutions/`` is the single source (design section 7). In every cell that nbgrader marks
+``solutions/`` is the single source. In every cell that nbgrader marks
 as a solution cell, each region between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` is
 replaced by ``# YOUR CODE HERE`` and ``raise NotImplementedError()`` at the marker's
 indentation (``YOUR ANSWER HERE`` in a markdown cell), as nbgrader's own ``generate_assignment``
@@ -27,6 +27,7 @@ CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = "YOUR ANSWER HERE"
 GRADE_ID = re.compile(r"^[a-zA-Z0-9_-]*$")
 NBGRADER_KEYS = {"schema_version", "grade", "solution", "locked", "grade_id", "points", "task", "cell_type"}
+_REGION = {BEGIN: "solution", BEGIN_HIDDEN: "hidden tests"}  # what a region is called in messages
 FIX = "run `python -m resnet_edu.assign` to regenerate exercises/ (edit solutions/, never exercises/)"
 
 
@@ -34,45 +35,27 @@ class AssignError(ValueError):
     """A solution notebook that cannot be turned into an exercise (bad markers or metadata)."""
 
 
-def _replace_regions(lines: list[str], where: str, markdown: bool) -> list[str]:
+def _replace_regions(lines: list[str], begin: str, end: str, stub: list[str], where: str) -> list[str]:
+    """``lines`` with every region from a ``begin`` line to an ``end`` line (both included) replaced by
+    ``stub``, indented like the ``begin`` marker. Regions cannot nest, and every one must be closed."""
     out: list[str] = []
     inside = False
     for number, line in enumerate(lines, 1):
         stripped = line.strip()
-        if stripped == BEGIN:
+        if stripped == begin:
             if inside:
-                raise AssignError(f"{where}, line {number}: {BEGIN} inside another solution region")
+                raise AssignError(f"{where}, line {number}: {begin} inside another {_REGION[begin]} region")
             inside = True
             indent = line[: len(line) - len(line.lstrip())]
-            if markdown:
-                out.append(indent + MARKDOWN_STUB)
-            else:
-                out.extend(indent + stub for stub in CODE_STUB)
-        elif stripped == END:
+            out.extend(indent + text for text in stub)
+        elif stripped == end:
             if not inside:
-                raise AssignError(f"{where}, line {number}: {END} without {BEGIN}")
+                raise AssignError(f"{where}, line {number}: {end} without {begin}")
             inside = False
         elif not inside:
             out.append(line)
     if inside:
-        raise AssignError(f"{where}: {BEGIN} is never closed by {END}")
-    return out
-
-
-def _remove_hidden(lines: list[str], where: str) -> list[str]:
-    out: list[str] = []
-    inside = False
-    for line in lines:
-        if line.strip() == BEGIN_HIDDEN:
-            inside = True
-        elif line.strip() == END_HIDDEN:
-            if not inside:
-                raise AssignError(f"{where}: {END_HIDDEN} without {BEGIN_HIDDEN}")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise AssignError(f"{where}: {BEGIN_HIDDEN} is never closed")
+        raise AssignError(f"{where}: {begin} is never closed by {end}")
     return out
 
 
@@ -131,8 +114,9 @@ def make_exercise(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat
         if meta.get("solution") and cell.cell_type == "markdown" and BEGIN not in cell.source:
             lines = [MARKDOWN_STUB]  # as nbgrader does: a whole-cell written answer
         elif meta.get("solution"):
-            lines = _replace_regions(lines, where, markdown=cell.cell_type == "markdown")
-        lines = _remove_hidden(lines, where)
+            stub = [MARKDOWN_STUB] if cell.cell_type == "markdown" else list(CODE_STUB)
+            lines = _replace_regions(lines, BEGIN, END, stub, where)
+        lines = _replace_regions(lines, BEGIN_HIDDEN, END_HIDDEN, [], where)
         cell.source = "\n".join(lines)
         cell.metadata.pop("execution", None)
         cell.metadata.pop("collapsed", None)

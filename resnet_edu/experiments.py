@@ -26,7 +26,7 @@ from .seeding import shifted
 from .train import History, train
 from .validate import check_bool, check_choice, check_int
 
-#: Depths of the degradation sweep (design section 5): 1 stem + 2 per block + 1 head.
+#: Depths of the degradation sweep (lessons 03-04): 1 stem + 2 per block + 1 head.
 SWEEP_DEPTHS = (4, 10, 20, 56)
 
 
@@ -114,7 +114,7 @@ def training_run(
 ) -> History:
     """Train one ReLU + BatchNorm MLP stack on the digits; return its :class:`History`.
 
-    The settings of the degradation experiment (design section 5): width 64, SGD with
+    The settings of the degradation experiment of lessons 03-04: width 64, SGD with
     momentum 0.9, batch 128, learning rate 0.05, 200 steps. ``zero_init`` defaults to True
     for residual stacks (each block starts as the identity, Goyal et al. 2017) and must be
     False (or None) for plain ones. Cached: the second call is free.

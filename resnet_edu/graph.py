@@ -8,7 +8,7 @@ needs on top of it:
 * the **add node** of every residual block (where the gradient is copied into the branch
   and the shortcut) and the **skip edge** into it are coloured and labelled;
 * optionally, after one backward pass, each node is coloured by the size of the gradient
-  flowing through it;
+  flowing through it (white text on the dark fills), drawn with a colour scale;
 * stable output: node ids are renumbered ``n0, n1, ...`` (torchviz uses memory ids), and
   the graph is shown as a PNG (nbval does not compare PNG; torchviz's SVG embeds memory ids
   and the Graphviz version).
@@ -20,23 +20,26 @@ This module builds the graph (DOT text with stable ids and the highlights);
 from __future__ import annotations
 
 import copy
-import math
 import re
 import warnings
 from dataclasses import dataclass, field
 
 import torch
-from matplotlib import colormaps, colors
+from matplotlib import colors
 from torch import nn
 
 from .graph_render import (  # noqa: F401  (re-exported: the graph's public API in one place)
+    GRADIENT_CMAP,
+    GRADIENT_RANGE,
     INSTALL_HELP,
     RENDERERS,
     GraphvizNotFound,
     available_renderers,
     choose_renderer,
+    gradient_scale,
     plot_graphs,
     render_png,
+    text_colour,
 )
 from .models.surgery import find_blocks
 from .plots.style import COLORS
@@ -45,7 +48,6 @@ from .validate import check_module
 #: Colours of the highlights (Okabe-Ito, as everywhere in the course).
 SKIP_COLOR = COLORS["residual"]
 ADD_FILL = "#56B4E9"
-GRADIENT_CMAP = "YlOrRd"
 
 
 @dataclass
@@ -131,9 +133,10 @@ def autograd_graph(
         x: an input batch; the graph treats it as a leaf that needs a gradient.
         show_params: also draw the parameter tensors (weights, BN scales) as blue boxes.
         gradients: run one backward pass and colour every node by the norm of the gradient
-            flowing through it (light yellow: small, dark red: large; log scale), with the
-            norm printed in the node: for a backward function, the gradient of the loss with
-            respect to the output of its forward operation; for the input box, ``x.grad``.
+            flowing through it (light yellow: small, dark red: large; log scale, shown as a
+            colour bar under the drawn graph), with the norm printed in the node: for a backward
+            function, the gradient of the loss with respect to the output of its forward
+            operation; for the input box, ``x.grad``.
 
     The input's ``AccumulateGrad`` node (which stores ``x.grad``) is drawn inside the input
     box, so the skip edge of an identity shortcut starts at the input itself.
@@ -279,16 +282,16 @@ def _highlight_skip_edge(body: list[str], edge: str) -> list[str]:
 
 
 def _colour_by_gradient(grad_norms: dict[str, float], overrides: dict[str, dict], labels: dict[str, str]) -> None:
-    """Fill each node by the log of its gradient norm (light yellow: small, dark red: large) and print it."""
+    """Fill each node by its gradient norm (:func:`gradient_scale`: log scale, light yellow: small,
+    dark red: large), in black or white text, whichever reads better on the fill, and print the norm."""
     if not grad_norms:
         return
-    logs = [math.log10(max(v, 1e-30)) for v in grad_norms.values()]
-    low, high = min(logs), max(logs)
-    cmap = colormaps[GRADIENT_CMAP]
+    fills, norm = gradient_scale(grad_norms.values())
     for node, value in grad_norms.items():
-        level = 0.5 if high == low else (math.log10(max(value, 1e-30)) - low) / (high - low)
+        fill = colors.to_hex(fills(norm(max(value, 1e-30))))
         attrs = overrides.setdefault(node, {})
-        attrs["fillcolor"] = colors.to_hex(cmap(0.1 + 0.75 * level))
+        attrs["fillcolor"] = fill
+        attrs["fontcolor"] = text_colour(fill)
         base = attrs.get("label", labels.get(node, ""))
         attrs["label"] = f"{base}\n|grad| = {value:.1e}"
 

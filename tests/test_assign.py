@@ -157,6 +157,21 @@ def test_unclosed_marker_is_an_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
+    "source, message",
+    [
+        ("### BEGIN HIDDEN TESTS\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS", "inside another hidden tests region"),
+        ("x\n### END HIDDEN TESTS", "line 2: ### END HIDDEN TESTS without ### BEGIN HIDDEN TESTS"),
+        ("### BEGIN HIDDEN TESTS\nx", "### BEGIN HIDDEN TESTS is never closed by ### END HIDDEN TESTS"),
+    ],
+)
+def test_bad_hidden_test_markers_are_errors(source, message):
+    nb = sample_notebook()
+    nb.cells[3].source = source
+    with pytest.raises(assign.AssignError, match=re.escape(message)):
+        assign.make_exercise(nb)
+
+
+@pytest.mark.parametrize(
     "change, message",
     [
         (lambda nb: nb.cells[3].metadata["nbgrader"].update(grade_id="block"), "used twice"),

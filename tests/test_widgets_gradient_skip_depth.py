@@ -217,3 +217,34 @@ def test_depth_explorer_trains_in_the_background_and_draws_only_the_newest_selec
     explorer, shown = asyncio.run(clicks())
     assert len(shown) == 1, "a figure for an outdated selection was drawn"
     assert set(explorer.sweep.histories["plain"]) == {4, 10, 20}
+
+
+def test_a_kept_renderer_draws_exactly_what_a_fresh_one_draws():
+    """figure_to_png keeps its renderer between figures of one size: no trace of the figure
+    drawn before may be left, so each PNG equals the one a new canvas gives."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    from resnet_edu.widgets import figure_to_png
+
+    def figure(title: str, ys: list[float], size: tuple[float, float] = (4, 3)) -> Figure:
+        fig = Figure(figsize=size)
+        ax = fig.subplots()
+        ax.plot(ys)
+        ax.set_title(title)
+        return fig
+
+    def fresh_png(fig: Figure) -> bytes:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=80, pil_kwargs={"compress_level": 1})
+        return buffer.getvalue()
+
+    a, b = figure("first", [1, 3, 2]), figure("second, much longer title", [5, 0, 5, 0])
+    first = figure_to_png(a, 80)
+    second = figure_to_png(b, 80)
+    assert second != first
+    wide = figure_to_png(figure("wide", [1, 2], size=(6, 2)), 80)
+    assert wide == fresh_png(figure("wide", [1, 2], size=(6, 2)))
+    assert figure_to_png(figure("first", [1, 3, 2]), 80) == first == fresh_png(figure("first", [1, 3, 2]))
+    assert second == fresh_png(figure("second, much longer title", [5, 0, 5, 0]))

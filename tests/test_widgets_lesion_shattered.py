@@ -6,7 +6,7 @@ import torch
 
 from resnet_edu.experiments import line_network, shattered_state
 from resnet_edu.models import MLPStack, delete_blocks
-from resnet_edu.plots import plot_combined_lesions, plot_shattered_state
+from resnet_edu.plots import plot_combined_lesions, plot_shattered_state, show_depth
 from resnet_edu.probes import autocorrelation, input_gradients
 from resnet_edu.train import evaluate, train
 from resnet_edu.widgets import LesionExplorer, ShatteredExplorer
@@ -106,3 +106,18 @@ def test_shattered_figure_and_state_check_arguments():
         shattered_state(4, batchnorm=1)
     fig = plot_shattered_state(shattered_state(4), 4, True)
     assert "with BatchNorm" in fig._suptitle.get_text()
+
+
+def test_shattered_explorer_updates_its_figure_to_exactly_a_new_one():
+    """A depth change updates the shown figure in place (faster); it must look exactly like a
+    figure drawn from scratch, for either BatchNorm setting and after switching it."""
+    from resnet_edu.widgets import figure_to_png
+
+    widget = ShatteredExplorer(depth=4)
+    for depth, batchnorm in ((8, True), (6, True), (6, False), (10, False)):
+        widget.batchnorm.value = batchnorm
+        widget.depth.value = depth
+        fresh = plot_shattered_state(shattered_state(depth, batchnorm), depth, batchnorm, layout="fixed")
+        assert figure_to_png(widget.draw(depth, batchnorm), 80) == figure_to_png(fresh, 80)
+    with pytest.raises(ValueError, match="networks"):
+        show_depth(fresh, {"plain": torch.zeros(3)}, 4)

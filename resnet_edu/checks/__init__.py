@@ -1,4 +1,4 @@
-"""The exercise checks (design section 7): one function per exercise, taking the student's
+"""The exercise checks: one function per exercise, taking the student's
 class or function. A mistake raises :class:`CheckFailed` (an ``AssertionError``) with a short
 message; success prints one line starting with a check mark.
 

@@ -1,20 +1,28 @@
-"""Shared machinery of the checks: a sandbox for randomness and dtype, and safe calls into
-the student's code that turn common errors into short messages."""
+"""Shared machinery of the checks, one implementation of each idea they share:
+
+- a sandbox for randomness and dtype, and safe calls into the student's code that turn common
+  errors into short messages (``construct``, ``call``, ``forward``);
+- watching a forward pass (``recording``, ``trace_layers``): which layers and blocks ran, on what;
+- what the student's code gave (``require_list``, ``require_numbers``, ``require_shape``, ...);
+- comparing a block with the course's reference: copying the student's weights into it
+  (``copy_roles``, ``copy_in_running_order``), trying the usual mistakes one by one
+  (``raise_first_match``) and checking the gradient through the skip (``require_skip_gradient``).
+"""
 
 from __future__ import annotations
 
 import inspect
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn.modules import module as _module
 
+from ..models import copy_weights
 from ..seeding import seed_everything, seeded_generator
 from .failure import CheckFailed, fail, not_started
 
@@ -80,6 +88,31 @@ def require_class(obj: object, name: str, base: type = nn.Module) -> None:
             f"the class does not derive from {base.__name__}",
             f"write class {obj.__name__}(nn.Module): and call super().__init__() first in __init__",
         )
+
+
+def require_function(
+    function: object, check: str, name: str, signature: str, tried: str, *args: Any, **kwargs: Any
+) -> None:
+    """The check ``check`` was given a function (not a class, not the result of a call) that can be
+    called as ``function(*args, **kwargs)``, the exercise's ``signature`` (``tried`` shows that call)."""
+    if not callable(function) or isinstance(function, type):
+        raise fail(
+            "not_a_function",
+            f"{check}({function!r:.40})",
+            f"the function {name}",
+            "something else was passed",
+            f"pass {name} without parentheses",
+        )
+    try:
+        inspect.signature(function).bind(*args, **kwargs)
+    except TypeError:
+        raise fail(
+            "signature",
+            tried,
+            f"the signature {signature}",
+            f"the signature is {name}{inspect.signature(function)}",
+            "keep the exercise's signature",
+        ) from None
 
 
 def require_signature(cls: type, expected: str, tried: str, *args: Any, **kwargs: Any) -> None:
@@ -242,10 +275,6 @@ def close(a: torch.Tensor, b: torch.Tensor, tol: float = 1e-7) -> bool:
     return bool((a - b).abs().max().item() <= tol * scale)
 
 
-def shape(t: object) -> str:
-    return str(tuple(t.shape)) if isinstance(t, torch.Tensor) else type(t).__name__
-
-
 def randomise_batchnorm(module: nn.Module, g: torch.Generator, running_stats: bool = False) -> None:
     """Give every BatchNorm distinct scales and shifts (and, with ``running_stats``, running
     means and variances), so that swapped or missing layers show in the outputs."""
@@ -259,16 +288,34 @@ def randomise_batchnorm(module: nn.Module, g: torch.Generator, running_stats: bo
                     m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g, dtype=torch.float64))
 
 
+# ----- watching a forward pass ------------------------------------------------------------------
+
 WEIGHT_LAYERS = (nn.Linear, nn.Conv2d, nn.modules.batchnorm._BatchNorm)
 
 
-@dataclass
-class Call:
-    """One call of a layer during a traced forward pass."""
+class Call(NamedTuple):
+    """One call of a module during a watched forward pass."""
 
     module: nn.Module
     input: torch.Tensor | None
     output: torch.Tensor
+
+
+@contextmanager
+def recording(modules: Iterable[nn.Module]) -> Iterator[list[Call]]:
+    """Record every call of these modules (the module, its first input, its output), in order,
+    while the ``with`` block runs; the hooks are removed on exit."""
+    calls: list[Call] = []
+
+    def hook(m: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        calls.append(Call(m, inputs[0] if inputs else None, output))
+
+    handles = [m.register_forward_hook(hook) for m in modules]
+    try:
+        yield calls
+    finally:
+        for h in handles:
+            h.remove()
 
 
 def trace_layers(
@@ -279,18 +326,19 @@ def trace_layers(
     The trace finds a student's layers by what runs, whatever their names, their registration
     order or their grouping (attributes, ``nn.Sequential``, ``nn.ModuleList``).
     """
-    calls: list[Call] = []
-
-    def hook(m: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        calls.append(Call(m, inputs[0] if inputs else None, output))
-
-    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, kinds)]
-    try:
+    with recording(m for m in module.modules() if isinstance(m, kinds)) as calls:
         out = forward(module, x, name, tried)
-    finally:
-        for h in handles:
-            h.remove()
     return out, calls
+
+
+def chained(blocks: list[Call]) -> bool:
+    """Each recorded block received the previous block's output (they run one after the other)."""
+    return all(same(after.input, before.output) for before, after in zip(blocks, blocks[1:]))
+
+
+def one_input(blocks: list[Call]) -> bool:
+    """All recorded blocks received the same input (they run side by side, not one after the other)."""
+    return all(same(c.input, blocks[0].input) for c in blocks)
 
 
 def distinct(calls: list[Call], kind: type | tuple[type, ...]) -> list[nn.Module]:
@@ -312,3 +360,145 @@ def same(a: object, b: object) -> bool:
 def fmt(value: float) -> str:
     """A number with enough digits to see a difference (6 significant digits)."""
     return f"{value:.6g}"
+
+
+# ----- what the student's code gave ---------------------------------------------------------------
+
+
+def is_number(value: object) -> bool:
+    """A plain Python int or float (not a bool, which is an int to Python, and not a tensor)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def require_list(result: object, tried: str, expected: str, return_hint: str, list_hint: str) -> None:
+    """The student's function returned a list or tuple: not None (no 'return'), not another type."""
+    if result is None:
+        raise fail("returns_none", tried, expected, "the function returned None", return_hint)
+    if not isinstance(result, (list, tuple)):
+        raise fail("not_a_list", tried, expected, f"it returned a {type(result).__name__}", list_hint)
+
+
+def require_numbers(values: Iterable[object], tried: str, expected: str, hint: str, item: str = "an entry") -> None:
+    """Every value is a plain Python number; else the failure names the type of the first that is not."""
+    bad = next((v for v in values if not is_number(v)), None)
+    if bad is not None:
+        raise fail("not_floats", tried, expected, f"{item} is a {type(bad).__name__}", hint)
+
+
+def require_shape(out: torch.Tensor, want: tuple[int, ...], tried: str, hint: str, why: str = "") -> None:
+    """The student's output has the reference's shape ``want`` (``why`` is added to the cause)."""
+    if tuple(out.shape) != tuple(want):
+        raise fail(
+            "shape",
+            tried,
+            f"an output of shape {tuple(want)}",
+            f"the output has shape {tuple(out.shape)}{why}",
+            hint,
+        )
+
+
+def require_no_dropout(model: nn.Module, tried: str, layout: str, why: str) -> None:
+    """No active Dropout layer in the student's model (``layout`` names the layout it must follow)."""
+    drops = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]
+    if drops:
+        raise fail(
+            "dropout",
+            tried,
+            f"the layout of {layout}: no dropout",
+            f"the model has a Dropout(p={drops[0].p}){why}",
+            "remove the Dropout layer",
+        )
+
+
+def what_changes(cin: int, cout: int, stride: int) -> str:
+    """What a conv block with these arguments changes about its input's shape (for messages)."""
+    if stride != 1 and cin == cout:
+        return f"only the stride changes (stride {stride}, {cin} -> {cout} channels)"
+    if stride == 1 and cin != cout:
+        return f"only the channels change ({cin} -> {cout}, stride 1)"
+    return f"the stride ({stride}) and the channels ({cin} -> {cout}) both change"
+
+
+# ----- comparing with the course's reference --------------------------------------------------------
+
+
+def copy_roles(roles: dict[str, nn.Module], ref: nn.Module) -> None:
+    """Copy each of the student's layers into the reference's layer of the same role, its name in ``ref``
+    (``"conv1"``, ``"shortcut.0"``). Raises ``ValueError`` naming the role if the layers do not fit."""
+    for role, module in roles.items():
+        try:
+            copy_weights(module, ref.get_submodule(role))
+        except ValueError as exc:
+            raise ValueError(f"{role}: {exc}") from None
+
+
+def copy_in_running_order(mine: list[Call], theirs: list[Call], kinds: tuple[type, ...]) -> bool:
+    """Copy the student's layers of ``kinds`` into the reference's, paired in the order they first ran
+    (whatever their names or registration order). False if they do not pair up: another number,
+    kind or size of layers (the reference may then be partly overwritten)."""
+    a, b = distinct(mine, kinds), distinct(theirs, kinds)
+    if len(a) != len(b) or any(type(m) is not type(n) for m, n in zip(a, b)):
+        return False
+    try:
+        for m, n in zip(a, b):
+            copy_weights(m, n)
+    except ValueError:
+        return False
+    return True
+
+
+#: One usual mistake: (its name, the value it gives, the likely mistake, the hint).
+Candidate = tuple[str, Any, str, str]
+
+
+def raise_first_match(
+    got: Any, candidates: Iterable[Candidate], tried: str, expected: str, near: Callable[[Any, Any], bool] = close
+) -> None:
+    """Try the usual mistakes in order: raise the failure of the first whose value is ``near`` what
+    the student's code gave (``got``). Returns if none is (the caller then reports a wrong result)."""
+    for mistake, value, cause, hint in candidates:
+        if near(got, value):
+            raise fail(mistake, tried, expected, cause, hint)
+
+
+def reject_constant_offset(out: torch.Tensor, expected: torch.Tensor, tried: str, formula: str, hint: str) -> None:
+    """Fail if the student's output is the expected one plus a constant (an extra term added)."""
+    offset = out - expected
+    if offset.abs().max() > 1e-6 and (offset - offset.mean()).abs().max() < 1e-9:
+        raise fail(
+            "constant_added",
+            tried,
+            formula,
+            f"the output is the right one plus a constant ({fmt(offset.mean().item())})",
+            hint,
+        )
+
+
+def require_skip_gradient(
+    block: nn.Module,
+    ref: nn.Module,
+    x: torch.Tensor,
+    name: str,
+    tried: str,
+    *,
+    expected: str,
+    cause: str,
+    hint: str,
+    g: torch.Generator | None = None,
+) -> None:
+    """The gradient of the student's block with respect to its input x is the reference's.
+
+    A block whose output is right can still cut its skip from autograd (``x.detach()``,
+    ``x.data``, ``torch.no_grad()``): only the gradient shows it. ``expected``, ``cause`` and
+    ``hint`` word the failure for the exercise. With a generator ``g`` the outputs are weighted by random
+    numbers drawn from it before summing, so that every output element counts differently;
+    without, the gradient of ``out.sum()`` is compared.
+    """
+    xg, xr = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    out = forward(block, xg, name, tried)
+    ref_out = ref(xr)
+    weights = torch.ones_like(ref_out) if g is None else torch.randn(ref_out.shape, generator=g, dtype=torch.float64)
+    (want,) = torch.autograd.grad((ref_out * weights).sum(), xr)
+    got = torch.autograd.grad((out * weights).sum(), xg, allow_unused=True)[0] if out.requires_grad else None
+    if got is None or not close(got, want, tol=1e-6):
+        raise fail("skip_detached", tried + ", then backward", expected, cause, hint)

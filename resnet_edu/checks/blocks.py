@@ -16,13 +16,19 @@ from torch import nn
 
 from ..models import BottleneckBlock, PreActBlock, copy_weights
 from ._harness import (
+    Candidate,
     close,
     construct,
     forward,
+    raise_first_match,
     randomise_batchnorm,
+    reject_constant_offset,
     require_class,
+    require_shape,
     require_signature,
+    require_skip_gradient,
     sandbox,
+    what_changes,
 )
 from .failure import fail, passed
 
@@ -56,7 +62,7 @@ def _load(
             pass
         else:
             cin, cout, stride = ref.conv1.in_channels, _out_channels(ref), _stride(ref)
-            change = _what_changes(cin, cout, stride)
+            change = what_changes(cin, cout, stride)
             if (
                 missing
                 and all(k.startswith("shortcut.1") for k in missing)
@@ -160,14 +166,6 @@ def _stride(ref: nn.Module) -> int:
     return max(m.stride[0] for m in ref.modules() if isinstance(m, nn.Conv2d))
 
 
-def _what_changes(cin: int, cout: int, stride: int) -> str:
-    if stride != 1 and cin == cout:
-        return f"only the stride changes (stride {stride}, {cin} -> {cout} channels)"
-    if stride == 1 and cin != cout:
-        return f"only the channels change ({cin} -> {cout}, stride 1)"
-    return f"the stride ({stride}) and the channels ({cin} -> {cout}) change"
-
-
 def _stride_place(block: nn.Module, ref: nn.Module, tried: str):
     strides = {
         name: m.stride[0]
@@ -216,31 +214,21 @@ def _compare(
     name: str,
     tried: str,
     formula: str,
-    candidates: list[tuple[str, torch.Tensor, str, str]],
+    candidates: list[Candidate],
 ) -> None:
+    """Compare the student's block with the reference on x: the output (trying the usual mistakes when
+    it differs), then the gradient through the shortcut."""
     out = forward(block, x, name, tried)
     expected = ref(x)
-    if tuple(out.shape) != tuple(expected.shape):
-        raise fail(
-            "shape",
-            tried,
-            f"an output of shape {tuple(expected.shape)}",
-            f"the output has shape {tuple(out.shape)}",
-            "the stride goes on one convolution only, and the shortcut must match the branch's shape",
-        )
+    require_shape(
+        out,
+        expected.shape,
+        tried,
+        "the stride goes on one convolution only, and the shortcut must match the branch's shape",
+    )
     if not close(out, expected):
-        for mistake, value, cause, hint in candidates:
-            if close(out, value):
-                raise fail(mistake, tried, formula, cause, hint)
-        offset = out - expected
-        if offset.abs().max() > 1e-6 and (offset - offset.mean()).abs().max() < 1e-9:
-            raise fail(
-                "constant_added",
-                tried,
-                formula,
-                f"the output is the right one plus a constant ({offset.mean().item():.6g})",
-                "nothing but the shortcut is added",
-            )
+        raise_first_match(out, candidates, tried, formula)
+        reject_constant_offset(out, expected, tried, formula, "nothing but the shortcut is added")
         raise fail(
             "wrong_output",
             tried,
@@ -249,19 +237,17 @@ def _compare(
             f"(largest difference {(out - expected).abs().max().item():.3g})",
             "compare your forward line by line with the formula",
         )
-    xg, xr = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
-    seed = torch.randn(expected.shape, generator=g, dtype=torch.float64)
-    out_g = forward(block, xg, name, tried)
-    (grad_ref,) = torch.autograd.grad((ref(xr) * seed).sum(), xr)
-    grad = torch.autograd.grad((out_g * seed).sum(), xg, allow_unused=True)[0] if out_g.requires_grad else None
-    if grad is None or not close(grad, grad_ref, tol=1e-6):
-        raise fail(
-            "skip_detached",
-            tried + ", then backward",
-            "the gradient to flow through the shortcut",
-            "the output is right but the gradient is not: the shortcut is cut from autograd (x.detach(), x.data)",
-            "add self.shortcut(x) with x itself",
-        )
+    require_skip_gradient(
+        block,
+        ref,
+        x,
+        name,
+        tried,
+        expected="the gradient to flow through the shortcut",
+        cause="the output is right but the gradient is not: the shortcut is cut from autograd (x.detach(), x.data)",
+        hint="add self.shortcut(x) with x itself",
+        g=g,
+    )
 
 
 PREACT_LAYOUT = "bn1 (in_channels), conv1 (3x3, stride), bn2, conv2 (3x3), shortcut"

@@ -8,7 +8,6 @@ ordered from input to output.
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import Callable
 
 import torch
@@ -17,7 +16,7 @@ from torch import nn
 
 from ..models import CifarResNet, MLPStack
 from ..probes import gradient_norms, weight_layers
-from ._harness import first_line, fmt, raised_in, sandbox
+from ._harness import first_line, fmt, raise_first_match, raised_in, require_function, require_numbers, sandbox
 from .failure import CheckFailed, fail, not_started, passed
 
 NAME = "gradient_norms_with_hooks"
@@ -65,24 +64,8 @@ def _close_lists(a: list[float], b: list[float], tol: float = 1e-6) -> bool:
 
 def check_gradient_norms(function: Callable) -> None:
     """Check a student's ``gradient_norms_with_hooks(model, x, y) -> dict[str, float]``."""
-    if not callable(function) or isinstance(function, type):
-        raise fail(
-            "not_a_function",
-            f"check_gradient_norms({function!r:.40})",
-            f"the function {NAME} itself",
-            "something other than a function was passed",
-            f"pass the name {NAME} without parentheses",
-        )
-    try:
-        inspect.signature(function).bind(None, None, None)
-    except TypeError:
-        raise fail(
-            "signature",
-            f"{NAME}(model, x, y)",
-            f"the signature {NAME}(model, x, y)",
-            f"the function's signature is {NAME}{inspect.signature(function)}",
-            "keep the signature given in the exercise",
-        ) from None
+    signature = f"{NAME}(model, x, y)"
+    require_function(function, "check_gradient_norms", NAME, signature, signature, None, None, None)
     with sandbox(1) as g:
         for label, model, x, y in _models(g):
             tried = f"{NAME}(model, x, y) with model = {label}"
@@ -203,15 +186,7 @@ def _one_call(function, model, reference_model, x, y, names, expected, tried, at
             "model.named_modules()), then let the hooks fill in the values",
         )
     values = [result[n] for n in names]
-    if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in values):
-        bad = next(v for v in values if not isinstance(v, (int, float)) or isinstance(v, bool))
-        raise fail(
-            "not_floats",
-            tried,
-            "plain Python floats as values",
-            f"a value is a {type(bad).__name__}",
-            "store g.norm().item()",
-        )
+    require_numbers(values, tried, "plain Python floats as values", "store g.norm().item()", item="a value")
     reference = [expected[n] for n in names]
     if not _close_lists(values, reference):
         if attempt == 2 and preset is not None:
@@ -303,15 +278,13 @@ def _one_call(function, model, reference_model, x, y, names, expected, tried, at
                 "F.cross_entropy(model(x), y) (it applies log_softmax itself)",
             ),
         ]
-        for mistake, candidate, cause, hint in others:
-            if _close_lists(values, candidate):
-                raise fail(
-                    mistake,
-                    tried,
-                    "the gradient of F.cross_entropy(model(x), y) w.r.t. each layer's weight, in the model's own mode",
-                    cause,
-                    hint,
-                )
+        raise_first_match(
+            values,
+            others,
+            tried,
+            "the gradient of F.cross_entropy(model(x), y) w.r.t. each layer's weight, in the model's own mode",
+            near=_close_lists,
+        )
         worst = max(range(len(names)), key=lambda i: abs(values[i] - reference[i]))
         raise fail(
             "wrong_values",

@@ -9,7 +9,6 @@ is replaced by its shortcut, ``nn.Identity()`` for these blocks.
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import Callable
 
 import torch
@@ -18,7 +17,16 @@ from torch import nn
 from ..data import load_digits
 from ..models import MLPStack, delete_block, delete_blocks, find_blocks
 from ..train import evaluate, train
-from ._harness import call, close, fmt, randomise_batchnorm, sandbox
+from ._harness import (
+    call,
+    close,
+    fmt,
+    randomise_batchnorm,
+    require_function,
+    require_list,
+    require_numbers,
+    sandbox,
+)
 from .failure import fail, passed
 
 
@@ -85,24 +93,7 @@ def _forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def check_lesion(function: Callable) -> None:
     """Check a student's ``lesion(model, index) -> nn.Module`` against :func:`reference_lesion`."""
-    if not callable(function) or isinstance(function, type):
-        raise fail(
-            "not_a_function",
-            f"check_lesion({function!r:.40})",
-            "the function lesion",
-            "something else was passed",
-            "pass lesion without parentheses",
-        )
-    try:
-        inspect.signature(function).bind(None, 0)
-    except TypeError:
-        raise fail(
-            "signature",
-            "lesion(model, 0)",
-            "the signature lesion(model, index)",
-            f"the signature is lesion{inspect.signature(function)}",
-            "keep the exercise's signature",
-        ) from None
+    require_function(function, "check_lesion", "lesion", "lesion(model, index)", "lesion(model, 0)", None, 0)
     with sandbox(8) as g:
         for block, depth, width in (("residual", 8, 6), ("plain", 8, 6), ("residual", 10, 5)):
             model = MLPStack(depth, width=width, block=block, in_features=5, num_classes=3).double().eval()
@@ -241,24 +232,8 @@ def check_lesion_study(function: Callable) -> None:
     The model is handed over in TRAINING mode (as it is right after train()), so a study that
     never switches to eval mode measures BatchNorm with the test batch's statistics and fails.
     """
-    if not callable(function) or isinstance(function, type):
-        raise fail(
-            "not_a_function",
-            f"check_lesion_study({function!r:.40})",
-            "the function lesion_study",
-            "something else was passed",
-            "pass lesion_study without parentheses",
-        )
-    try:
-        inspect.signature(function).bind(None, None, None)
-    except TypeError:
-        raise fail(
-            "signature",
-            "lesion_study(model, x, y)",
-            "the signature lesion_study(model, x, y)",
-            f"the signature is lesion_study{inspect.signature(function)}",
-            "keep the exercise's signature",
-        ) from None
+    signature = "lesion_study(model, x, y)"
+    require_function(function, "check_lesion_study", "lesion_study", signature, signature, None, None, None)
     with sandbox(9):
         digits = load_digits(dtype=torch.float64)
         model = MLPStack(10, width=16, block="residual").double()
@@ -281,14 +256,6 @@ def check_lesion_study(function: Callable) -> None:
         what = _change(model, snap)
         if what:
             raise _modified(tried, what)
-        if result is None:
-            raise fail(
-                "returns_none",
-                tried,
-                f"a list of {n} accuracies",
-                "the function returned None",
-                "return the list of accuracies at the end",
-            )
         if isinstance(result, dict):
             raise fail(
                 "not_a_list",
@@ -297,14 +264,13 @@ def check_lesion_study(function: Callable) -> None:
                 "it returned a dict",
                 "return a list: one accuracy per block, in block order",
             )
-        if not isinstance(result, (list, tuple)):
-            raise fail(
-                "not_a_list",
-                tried,
-                f"a list of {n} accuracies",
-                f"it returned a {type(result).__name__}",
-                "collect one accuracy per block in a list",
-            )
+        require_list(
+            result,
+            tried,
+            f"a list of {n} accuracies",
+            "return the list of accuracies at the end",
+            "collect one accuracy per block in a list",
+        )
         if len(result) != n:
             extra = " (the stem and head are not blocks)" if len(result) > n else ""
             raise fail(
@@ -314,18 +280,7 @@ def check_lesion_study(function: Callable) -> None:
                 f"the list has {len(result)} entries",
                 "loop over range(len(model.blocks))",
             )
-        bad = next(
-            (v for v in result if isinstance(v, (torch.Tensor, bool)) or not isinstance(v, (int, float))),
-            None,
-        )
-        if bad is not None:
-            raise fail(
-                "not_floats",
-                tried,
-                "plain Python floats between 0 and 1",
-                f"an entry is a {type(bad).__name__}",
-                "use evaluate(...).accuracy, a float",
-            )
+        require_numbers(result, tried, "plain Python floats between 0 and 1", "use evaluate(...).accuracy, a float")
         values = [float(v) for v in result]
 
         def matches(candidate: list[float], tol: float = TOL) -> bool:

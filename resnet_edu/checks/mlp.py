@@ -12,7 +12,6 @@ steps, how each run is seeded, which loss it reports), not only for its outcome.
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,18 +22,28 @@ from torch import nn
 from torch.nn.modules import module as _module
 
 from ..data import load_digits
-from ..models import MLPStack, ResidualMLPBlock, copy_weights, set_skips, skip_blocks
+from ..models import MLPStack, ResidualMLPBlock, set_skips, skip_blocks
 from ..train import evaluate
 from ._harness import (
     call,
+    chained,
     close,
     construct,
+    copy_in_running_order,
+    copy_roles,
     distinct,
     fmt,
     forward,
+    one_input,
+    raise_first_match,
     randomise_batchnorm,
+    recording,
     require_class,
+    require_function,
+    require_no_dropout,
+    require_shape,
     require_signature,
+    require_skip_gradient,
     same,
     sandbox,
     trace_layers,
@@ -128,8 +137,7 @@ def _block_roles(calls, x: torch.Tensor, tried: str) -> dict:
 
 def _load_block(roles: dict, width: int) -> nn.Module:
     ref = ResidualMLPBlock(width).double().train()
-    for name in ("fc1", "bn1", "fc2", "bn2"):
-        copy_weights(roles[name], getattr(ref, name))
+    copy_roles(roles, ref)
     return ref
 
 
@@ -154,21 +162,14 @@ def check_mlp_block(block_class: type) -> None:
             randomise_batchnorm(block, g)
             x = torch.randn(BATCH, width, generator=g, dtype=torch.float64)
             out, calls = trace_layers(block, x, "MLPBlock", tried)
-            if tuple(out.shape) != (BATCH, width):
-                raise fail(
-                    "shape",
-                    tried,
-                    f"an output of shape ({BATCH}, {width})",
-                    f"the output has shape {tuple(out.shape)}",
-                    "both Linear layers map width -> width",
-                )
+            require_shape(out, (BATCH, width), tried, "both Linear layers map width -> width")
             roles = _block_roles(calls, x, tried)
             ref = _load_block(roles, width)
             with torch.no_grad():
                 h = F.relu(ref.bn1(ref.fc1(x)))
                 f = ref.bn2(ref.fc2(h))
             if not close(out, ref(x)):
-                for mistake, value, cause, hint in (
+                candidates = [
                     (
                         "skip_missing",
                         F.relu(f),
@@ -218,9 +219,8 @@ def check_mlp_block(block_class: type) -> None:
                         "the activation inside the branch is a sigmoid, not ReLU",
                         "ReLU everywhere in the block",
                     ),
-                ):
-                    if close(out, value):
-                        raise fail(mistake, tried, BLOCK_FORMULA, cause, hint)
+                ]
+                raise_first_match(out, candidates, tried, BLOCK_FORMULA)
                 raise fail(
                     "wrong_output",
                     tried,
@@ -267,33 +267,24 @@ def check_mlp_block(block_class: type) -> None:
                     "keep the branch and the final ReLU; only the addition depends on self.skip",
                 )
             block.skip = ref.skip = True
-            xg = x.clone().requires_grad_(True)
-            out_g = forward(block, xg, "MLPBlock", tried)
-            xr = x.clone().requires_grad_(True)
-            (grad_ref,) = torch.autograd.grad(ref(xr).sum(), xr)
-            grad = torch.autograd.grad(out_g.sum(), xg, allow_unused=True)[0] if out_g.requires_grad else None
-            if grad is None or not close(grad, grad_ref, tol=1e-6):
-                raise fail(
-                    "skip_detached",
-                    tried + ", then backward",
-                    "the gradient to flow through the skip",
-                    "the output is right but the gradient is not: the skip is cut from autograd "
-                    "(x.detach(), x.data or torch.no_grad())",
-                    "add x itself",
-                )
+            require_skip_gradient(
+                block,
+                ref,
+                x,
+                "MLPBlock",
+                tried,
+                expected="the gradient to flow through the skip",
+                cause="the output is right but the gradient is not: the skip is cut from autograd "
+                "(x.detach(), x.data or torch.no_grad())",
+                hint="add x itself",
+            )
     passed("MLPBlock computes ReLU(F(x) + x), and the plain block F(x) when skip is False.")
 
 
 def _block_io(model: nn.Module, x: torch.Tensor, name: str, tried: str) -> tuple[torch.Tensor, list, list]:
     """Forward with a trace of the weight layers and of each switchable block's input and output."""
-    blocks = skip_blocks(model)
-    io: list[tuple[nn.Module, torch.Tensor, torch.Tensor]] = []
-    handles = [b.register_forward_hook(lambda m, i, o: io.append((m, i[0] if i else None, o))) for b in blocks]
-    try:
+    with recording(skip_blocks(model)) as io:
         out, calls = trace_layers(model, x, name, tried)
-    finally:
-        for h in handles:
-            h.remove()
     return out, calls, io
 
 
@@ -302,22 +293,6 @@ def _relu_between(ref: nn.Module, x: torch.Tensor) -> torch.Tensor:
     for block in ref.blocks:
         h = F.relu(block(h))
     return h
-
-
-def _copy_by_execution(calls, ref_calls) -> bool:
-    """Copy the student's layers into the reference's, paired in the order they ran."""
-    mine = distinct(calls, (nn.Linear, nn.BatchNorm1d))
-    theirs = distinct(ref_calls, (nn.Linear, nn.BatchNorm1d))
-    if len(mine) != len(theirs):
-        return False
-    try:
-        for a, b in zip(mine, theirs):
-            if type(a) is not type(b):
-                return False
-            copy_weights(a, b)
-    except ValueError:
-        return False
-    return True
 
 
 def check_residual_mlp(model_class: type) -> None:
@@ -400,15 +375,7 @@ def check_residual_mlp(model_class: type) -> None:
                     "the head has 10 outputs: num_classes is ignored",
                     "the head is Linear(width, num_classes)",
                 )
-            drops = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]
-            if drops:
-                raise fail(
-                    "dropout",
-                    tried,
-                    "the layout of MLPStack: no dropout",
-                    f"the model has a Dropout(p={drops[0].p}), which changes the function in training mode",
-                    "remove the Dropout layer",
-                )
+            require_no_dropout(model, tried, "MLPStack", ", which changes the function in training mode")
             wrong_width = [
                 m for m in model.modules() if isinstance(m, nn.Linear) and m.out_features not in (width, classes)
             ]
@@ -443,27 +410,25 @@ def check_residual_mlp(model_class: type) -> None:
                         cause,
                         "end with the head Linear(width, num_classes), no activation after it",
                     )
-                for (_b0, _, o0), (_b1, i1, _) in zip(io, io[1:]):
-                    if not same(i1, o0):
-                        first = io[0][1]
-                        if all(same(i, first) for _, i, _ in io):
-                            raise fail(
-                                "blocks_fed_stem",
-                                tried,
-                                "each block fed the previous block's output",
-                                "every block receives the stem's output: the blocks are applied side by side, "
-                                "not one after the other",
-                                "in a loop, reassign the running tensor: h = block(h)",
-                            )
+                if not chained(io):
+                    if one_input(io):
                         raise fail(
-                            "blocks_not_chained",
+                            "blocks_fed_stem",
                             tried,
                             "each block fed the previous block's output",
-                            "a block receives something else than the previous block's output",
-                            "apply the blocks one after the other (nn.Sequential does it)",
+                            "every block receives the stem's output: the blocks are applied side by side, "
+                            "not one after the other",
+                            "in a loop, reassign the running tensor: h = block(h)",
                         )
+                    raise fail(
+                        "blocks_not_chained",
+                        tried,
+                        "each block fed the previous block's output",
+                        "a block receives something else than the previous block's output",
+                        "apply the blocks one after the other (nn.Sequential does it)",
+                    )
                 ref_out, ref_calls = trace_layers(ref, x, "MLPStack", tried)
-                if not _copy_by_execution(calls, ref_calls):
+                if not copy_in_running_order(calls, ref_calls, (nn.Linear, nn.BatchNorm1d)):
                     raise fail(
                         "layers",
                         tried,
@@ -509,15 +474,12 @@ def check_residual_mlp(model_class: type) -> None:
                                 "return the head's output as it is",
                             ),
                         ]
-                    for mistake, value, cause, hint in candidates:
-                        if close(out, value):
-                            raise fail(
-                                mistake,
-                                tried + f" with skips {state}",
-                                "stem (Linear, BN, ReLU) -> blocks -> head (Linear)",
-                                cause,
-                                hint,
-                            )
+                    raise_first_match(
+                        out,
+                        candidates,
+                        tried + f" with skips {state}",
+                        "stem (Linear, BN, ReLU) -> blocks -> head (Linear)",
+                    )
                     raise fail(
                         "wrong_output",
                         tried + f" with skips {state}",
@@ -818,49 +780,48 @@ def _protocol(
                 "swapped",
                 "store each run's loss under its own kind",
             )
+        it_is = f"the value {fmt(value)} is"
         candidates = [
             (
                 "last_batch_loss",
                 r.losses[-1],
-                "the loss of the LAST mini-batch only (history.loss[-1])",
+                f"{it_is} the loss of the LAST mini-batch only (history.loss[-1])",
                 "history.final_loss(): the mean over the last 10 steps, less noisy than one batch",
             ),
             (
                 "mean_loss",
                 sum(r.losses) / len(r.losses),
-                "the mean loss over ALL training steps",
+                f"{it_is} the mean loss over ALL training steps",
                 "history.final_loss(): the mean over the last 10 steps only",
             ),
             (
                 "first_loss",
                 r.losses[0],
-                "the loss of the FIRST step, before any training",
+                f"{it_is} the loss of the FIRST step, before any training",
                 "history.final_loss() after training",
             ),
             (
                 "test_loss",
                 evaluate(r.model, rec.x_test, rec.y_test).loss,
-                "the TEST loss of the trained model "
+                f"{it_is} the TEST loss of the trained model "
                 "(evaluate on digits.x_test): degradation is about the training loss",
                 "history.final_loss()",
             ),
             (
                 "train_set_loss",
                 evaluate(r.model, rec.x_train, rec.y_train).loss,
-                "the loss of the trained model on the whole training set in eval mode, not the final training loss of "
-                "the run",
+                f"{it_is} the loss of the trained model on the whole training set in eval mode, not the final "
+                "training loss of the run",
                 "history.final_loss(): the mean training loss over the last 10 steps",
             ),
         ]
-        for mistake, candidate, what, hint in candidates:
-            if _near(value, candidate):
-                raise fail(
-                    mistake,
-                    tried,
-                    f"result[{kind!r}][{depth}] = the final training loss of that run, {fmt(final)}",
-                    f"the value {fmt(value)} is {what}",
-                    hint,
-                )
+        raise_first_match(
+            value,
+            candidates,
+            tried,
+            f"result[{kind!r}][{depth}] = the final training loss of that run, {fmt(final)}",
+            near=_near,
+        )
         raise fail(
             "wrong_loss",
             tried,
@@ -918,24 +879,16 @@ def _near(a: float, b: float) -> bool:
 def check_degradation(experiment: Callable) -> None:
     """Check a student's ``degradation_experiment(depths, steps=200, seed=0)``: its protocol on short
     runs, then its outcome on depths 4 and 32 (100 steps)."""
-    if not callable(experiment) or isinstance(experiment, type):
-        raise fail(
-            "not_a_function",
-            f"check_degradation({experiment!r:.40})",
-            f"the function {EXPERIMENT}",
-            "something else was passed",
-            f"pass {EXPERIMENT} without parentheses",
-        )
-    try:
-        inspect.signature(experiment).bind((4, 32), steps=100, seed=0)
-    except TypeError:
-        raise fail(
-            "signature",
-            f"{EXPERIMENT}((4, 32), steps=100, seed=0)",
-            f"the signature {EXPERIMENT}(depths, steps=200, seed=0)",
-            f"the signature is {EXPERIMENT}{inspect.signature(experiment)}",
-            "keep the signature of the exercise",
-        ) from None
+    require_function(
+        experiment,
+        "check_degradation",
+        EXPERIMENT,
+        f"{EXPERIMENT}(depths, steps=200, seed=0)",
+        f"{EXPERIMENT}((4, 32), steps=100, seed=0)",
+        (4, 32),
+        steps=100,
+        seed=0,
+    )
     # 1. The protocol, on short runs: 12 steps tell the last 10 from the last one and from all.
     depths, steps = (4, 6), 12
     tried = f"{EXPERIMENT}(depths={depths}, steps={steps}, seed=1)"

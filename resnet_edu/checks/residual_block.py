@@ -1,4 +1,4 @@
-"""Exercise 4: the residual block of the course (design section 4, He et al. 2015)::
+"""Exercise 4: the residual block of the course (lesson 05, He et al. 2015)::
 
     out = ReLU( BN2(conv2( ReLU(BN1(conv1(x))) )) + shortcut(x) )
 
@@ -11,23 +11,30 @@ input gradients in float64. When they differ it tries the usual mistakes one by 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NoReturn
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models import ResidualBlock, copy_weights
+from ..models import ResidualBlock
 from ._harness import (
+    Call,
     close,
     construct,
-    fmt,
-    forward,
+    copy_roles,
+    raise_first_match,
     randomise_batchnorm,
+    reject_constant_offset,
     require_class,
+    require_shape,
     require_signature,
+    require_skip_gradient,
     same,
     sandbox,
+    trace_layers,
+    what_changes,
 )
 from .failure import fail, passed
 
@@ -40,13 +47,10 @@ BATCH, SIZE = 4, 6
 class Trace:
     """Which Conv2d / BatchNorm2d ran, in order, with their input and output tensors."""
 
-    calls: list[tuple[nn.Module, torch.Tensor, torch.Tensor]] = field(default_factory=list)
+    calls: list[Call]
 
-    def hook(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        self.calls.append((module, inputs[0] if inputs else None, output))
-
-    def convs(self, kernel: int) -> list[tuple[nn.Module, torch.Tensor, torch.Tensor]]:
-        return [c for c in self.calls if isinstance(c[0], nn.Conv2d) and c[0].kernel_size == (kernel, kernel)]
+    def convs(self, kernel: int) -> list[Call]:
+        return [c for c in self.calls if isinstance(c.module, nn.Conv2d) and c.module.kernel_size == (kernel, kernel)]
 
     def bn_after(self, output: torch.Tensor) -> nn.Module | None:
         for module, inp, _ in self.calls:
@@ -58,28 +62,13 @@ class Trace:
 def _traced_forward(
     block: nn.Module, x: torch.Tensor, tried: str, config: tuple[int, int, int]
 ) -> tuple[torch.Tensor, Trace]:
-    trace = Trace()
-    handles = [
-        m.register_forward_hook(trace.hook) for m in block.modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d))
-    ]
     try:
-        out = forward(block, x, "ResidualBlock", tried)
+        out, calls = trace_layers(block, x, "ResidualBlock", tried, kinds=(nn.Conv2d, nn.BatchNorm2d))
     except Exception as exc:
         if "size of tensor" in str(exc) or "must match" in str(exc):
             raise _shape_mismatch(block, tried, *config) from None
         raise
-    finally:
-        for h in handles:
-            h.remove()
-    return out, trace
-
-
-def _what_changes(cin: int, cout: int, stride: int) -> str:
-    if stride != 1 and cin == cout:
-        return f"only the stride changes (stride {stride}, {cin} -> {cout} channels)"
-    if stride == 1 and cin != cout:
-        return f"only the channels change ({cin} -> {cout}, stride 1)"
-    return f"the stride ({stride}) and the channels ({cin} -> {cout}) both change"
+    return out, Trace(calls)
 
 
 def _shape_mismatch(block: nn.Module, tried: str, cin: int, cout: int, stride: int):
@@ -111,7 +100,7 @@ def _shape_mismatch(block: nn.Module, tried: str, cin: int, cout: int, stride: i
             tried,
             "a 1x1 convolution (with the block's stride) + BatchNorm on the shortcut whenever the shape changes "
             "(option B)",
-            f"your shortcut is the identity when {_what_changes(cin, cout, stride)}: x has {cin} channels at "
+            f"your shortcut is the identity when {what_changes(cin, cout, stride)}: x has {cin} channels at "
             f"{SIZE}x{SIZE} but the branch gives {cout} channels at {size}x{size}, so they cannot be added",
             "if stride != 1 or in_channels != out_channels: self.shortcut = nn.Sequential(conv1x1(in, out, stride), "
             "nn.BatchNorm2d(out))",
@@ -134,7 +123,8 @@ def _shape_mismatch(block: nn.Module, tried: str, cin: int, cout: int, stride: i
 
 
 def _structure(trace: Trace, x: torch.Tensor, cin: int, cout: int, stride: int, tried: str) -> dict:
-    """Find conv1, bn1, conv2, bn2 and the projection in the trace; report structural mistakes."""
+    """Find conv1, bn1, conv2, bn2 and the projection (shortcut.0, shortcut.1) in the trace, keyed by their
+    names in the course's block; report structural mistakes."""
     seen: dict[int, int] = {}
     for module, _, _ in trace.calls:
         if isinstance(module, nn.BatchNorm2d):
@@ -225,7 +215,7 @@ def _structure(trace: Trace, x: torch.Tensor, cin: int, cout: int, stride: int, 
                 f"self.{name} = nn.BatchNorm2d(out_channels) in __init__, and {name}({conv}(...)) in forward",
             )
         roles[name] = bn
-    projections = [c for c in trace.convs(1) if c[1] is x]
+    projections = [c for c in trace.convs(1) if c.input is x]
     changes = stride != 1 or cin != cout
     if changes and not projections:
         raise fail(
@@ -266,22 +256,19 @@ def _structure(trace: Trace, x: torch.Tensor, cin: int, cout: int, stride: int, 
                 "self.shortcut = nn.Sequential(conv1x1(in_channels, out_channels, stride), "
                 "nn.BatchNorm2d(out_channels))",
             )
-        roles["proj"], roles["proj_bn"] = proj, bn
+        roles["shortcut.0"], roles["shortcut.1"] = proj, bn
     return roles
 
 
 def _reference(roles: dict, cin: int, cout: int, stride: int) -> nn.Module:
     ref = ResidualBlock(cin, cout, stride, shortcut="B").double().train()
-    for name in ("conv1", "conv2", "bn1", "bn2"):
-        copy_weights(roles[name], getattr(ref, name))
-    if "proj" in roles:
-        copy_weights(roles["proj"], ref.shortcut[0])
-        copy_weights(roles["proj_bn"], ref.shortcut[1])
+    copy_roles(roles, ref)
     return ref
 
 
-def _diagnose(out: torch.Tensor, ref: nn.Module, x: torch.Tensor, tried: str):
-    """Compare the student's output with the usual wrong formulas, computed on the same weights."""
+def _diagnose(out: torch.Tensor, ref: nn.Module, x: torch.Tensor, tried: str) -> NoReturn:
+    """Compare the student's output with the usual wrong formulas, computed on the same weights,
+    and raise the failure that explains it best."""
     with torch.no_grad():
         pre = ref.conv1(x)
         h = F.relu(ref.bn1(pre))
@@ -341,16 +328,14 @@ def _diagnose(out: torch.Tensor, ref: nn.Module, x: torch.Tensor, tried: str):
             )
     if s.shape == x.shape:
         candidates.append(("skip_doubled", F.relu(f + 2 * x), "x is added twice", "add the shortcut once"))
-    for mistake, value, cause, hint in candidates:
-        if close(out, value):
-            return fail(mistake, tried, "ReLU(BN2(conv2(ReLU(BN1(conv1(x))))) + shortcut(x))", cause, hint)
+    raise_first_match(out, candidates, tried, "ReLU(BN2(conv2(ReLU(BN1(conv1(x))))) + shortcut(x))")
     # A scaled skip: where the output is positive, out = f + alpha * s.
     positive = out > 1e-6
     if positive.sum() > 10:
         r, sp = (out - f)[positive], s[positive]
         alpha = (r * sp).sum() / (sp * sp).sum()
         if close(r, alpha * sp, tol=1e-6) and abs(alpha.item() - 1) > 1e-3:
-            return fail(
+            raise fail(
                 "skip_scaled",
                 tried,
                 "the shortcut added with weight 1: out = ReLU(F(x) + x)",
@@ -358,20 +343,19 @@ def _diagnose(out: torch.Tensor, ref: nn.Module, x: torch.Tensor, tried: str):
                 "(He et al. 2016 show that scaling the shortcut hurts deep nets)",
                 "add the shortcut's output itself, not a multiple of it",
             )
-    offset = out - ref(x) if out.shape == f.shape else None
-    if offset is not None and offset.abs().max() > 1e-6 and (offset - offset.mean()).abs().max() < 1e-9:
-        return fail(
-            "constant_added",
+    if out.shape == f.shape:
+        reject_constant_offset(
+            out,
+            ref(x),
             tried,
             "ReLU(BN2(conv2(ReLU(BN1(conv1(x))))) + shortcut(x))",
-            f"the output is the right one plus a constant ({fmt(offset.mean().item())})",
             "remove the extra term: nothing but the shortcut is added",
         )
     diff = (out - ref(x)).abs().max().item() if out.shape == f.shape else float("nan")
-    return fail(
+    raise fail(
         "wrong_output",
         tried,
-        "ReLU(BN2(conv2(ReLU(BN1(conv1(x))))) + shortcut(x)) (design section 4)",
+        "ReLU(BN2(conv2(ReLU(BN1(conv1(x))))) + shortcut(x)) (lesson 05)",
         f"the output differs from the course's block on the same weights (largest difference {diff:.3g}); "
         "check the order conv -> BN -> ReLU, and that nothing else is added or multiplied",
         "compare your forward line by line with the formula above",
@@ -394,16 +378,14 @@ def check_residual_block(block_class: type) -> None:
             x = torch.randn(BATCH, cin, SIZE, SIZE, generator=g, dtype=torch.float64)
             out, trace = _traced_forward(block, x, tried, (cin, cout, stride))
             size = (SIZE - 1) // stride + 1
-            expected = (BATCH, cout, size, size)
-            if tuple(out.shape) != expected:
-                raise fail(
-                    "shape",
-                    tried,
-                    f"an output of shape {expected}",
-                    f"the output has shape {tuple(out.shape)}: check out_channels, the stride of conv1 and padding=1",
-                    "conv1 = 3x3, in -> out channels, stride=stride, padding=1; conv2 = 3x3, out -> out, stride 1, "
-                    "padding=1",
-                )
+            require_shape(
+                out,
+                (BATCH, cout, size, size),
+                tried,
+                "conv1 = 3x3, in -> out channels, stride=stride, padding=1; conv2 = 3x3, out -> out, stride 1, "
+                "padding=1",
+                why=": check out_channels, the stride of conv1 and padding=1",
+            )
             roles = _structure(trace, x, cin, cout, stride, tried)
             if any(m.bias is not None for m in block.modules() if isinstance(m, nn.Conv2d)):
                 notes.add(
@@ -412,25 +394,20 @@ def check_residual_block(block_class: type) -> None:
                 )
             ref = _reference(roles, cin, cout, stride)
             if not close(out, ref(x)):
-                raise _diagnose(out, ref, x, tried)
+                _diagnose(out, ref, x, tried)
             # Gradients must flow through the skip, unscaled and attached to the graph.
-            xg = x.clone().requires_grad_(True)
-            xr = x.clone().requires_grad_(True)
-            seed = torch.randn(expected, generator=g, dtype=torch.float64)
-            out_g = forward(block, xg, "ResidualBlock", tried)
-            (grad_ref,) = torch.autograd.grad((ref(xr) * seed).sum(), xr)
-            grad = None
-            if out_g.requires_grad:
-                (grad,) = torch.autograd.grad((out_g * seed).sum(), xg, allow_unused=True)
-            if grad is None or not close(grad, grad_ref, tol=1e-6):
-                raise fail(
-                    "skip_detached",
-                    tried + ", then backward",
-                    "d out / d x = (dF/dx + I) where the output is positive: the gradient flows through the skip",
-                    "the output is right but the gradient is not: the skip is cut from autograd "
-                    "(x.detach(), x.data, torch.no_grad() or a copy through numpy)",
-                    "add the tensor x itself: out = out + identity with identity = x",
-                )
+            require_skip_gradient(
+                block,
+                ref,
+                x,
+                "ResidualBlock",
+                tried,
+                expected="d out / d x = (dF/dx + I) where the output is positive: the gradient flows through the skip",
+                cause="the output is right but the gradient is not: the skip is cut from autograd "
+                "(x.detach(), x.data, torch.no_grad() or a copy through numpy)",
+                hint="add the tensor x itself: out = out + identity with identity = x",
+                g=g,
+            )
     note = f" Note: {sorted(notes)[0]}." if notes else ""
     passed(
         "ResidualBlock matches the course's block: identity shortcut when the shape is kept, "

@@ -10,16 +10,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..models import CifarResNet, copy_weights, find_blocks
+from ..models import CifarResNet, find_blocks
 from ._harness import (
+    chained,
     close,
     construct,
-    distinct,
+    copy_in_running_order,
     fmt,
     forward,
+    one_input,
+    raise_first_match,
+    recording,
     require_class,
+    require_no_dropout,
     require_signature,
-    same,
     sandbox,
     trace_layers,
 )
@@ -34,15 +38,7 @@ def _copy_by_execution(model: nn.Module, ref: nn.Module, x: torch.Tensor, tried:
     """Copy the student's layers into the reference's, paired in the order they run (any registration order)."""
     _, mine = trace_layers(model, x, "ResNet", tried)
     _, theirs = trace_layers(ref, x, "CifarResNet", tried)
-    a, b = distinct(mine, KINDS), distinct(theirs, KINDS)
-    if len(a) != len(b) or any(type(m) is not type(n) for m, n in zip(a, b)):
-        return False
-    try:
-        for m, n in zip(a, b):
-            copy_weights(m, n)
-    except ValueError:
-        return False
-    return True
+    return copy_in_running_order(mine, theirs, KINDS)
 
 
 def n_per_stage(depth: int) -> int:
@@ -134,16 +130,9 @@ def check_resnet(model_class: type) -> None:
                     f"missing: {', '.join(missing) or 'three stages in self.stages'}",
                     "self.stages is an nn.Sequential of the three stages",
                 )
-            drops = [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]
-            if drops:
-                raise fail(
-                    "dropout",
-                    tried,
-                    "the layout of the paper: no dropout",
-                    f"the model has a Dropout(p={drops[0].p}): He et al.'s CIFAR ResNets use none (BatchNorm "
-                    "regularises)",
-                    "remove the Dropout layer",
-                )
+            require_no_dropout(
+                model, tried, "the paper", ": He et al.'s CIFAR ResNets use none (BatchNorm regularises)"
+            )
             firsts = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
             if firsts and firsts[0].in_channels != cin:
                 raise fail(
@@ -153,32 +142,24 @@ def check_resnet(model_class: type) -> None:
                     f"the first convolution takes {firsts[0].in_channels} channels: in_channels is not used",
                     "the stem's conv is conv3x3(in_channels, channels[0])",
                 )
-            shapes: list[tuple[str, tuple]] = []
             parts = [("stem", model.stem)] + [(f"stages[{i}]", st) for i, st in enumerate(model.stages)]
-            handles = [
-                m.register_forward_hook(lambda m, i, o, n=n, shapes=shapes: shapes.append((n, tuple(o.shape))))
-                for n, m in parts
-            ]
-            blocks = [b for _, b in find_blocks(model)]
-            io: list[tuple] = []
-            handles += [b.register_forward_hook(lambda m, i, o, io=io: io.append((m, i[0], o))) for b in blocks]
+            part_names = {id(m): n for n, m in parts}
             x = torch.randn(2, cin, size, size, generator=g, dtype=torch.float64)
-            try:
-                out = forward(model, x, "ResNet", tried)
-            except CheckFailed as exc:
-                if exc.mistake == "error" and len(io) >= 2 and same(io[1][1], io[0][1]):
-                    raise fail(
-                        "blocks_fed_stem",
-                        tried,
-                        "each block fed the previous block's output",
-                        "the blocks all receive the same input (the stem's output): they are applied side "
-                        "by side, not one after the other, and the first block that changes the shape fails",
-                        "chain them: h = block(h), or nn.Sequential",
-                    ) from None
-                raise
-            finally:
-                for h in handles:
-                    h.remove()
+            with recording(m for _, m in parts) as part_calls, recording(b for _, b in find_blocks(model)) as io:
+                try:
+                    out = forward(model, x, "ResNet", tried)
+                except CheckFailed as exc:
+                    if exc.mistake == "error" and len(io) >= 2 and one_input(io[:2]):
+                        raise fail(
+                            "blocks_fed_stem",
+                            tried,
+                            "each block fed the previous block's output",
+                            "the blocks all receive the same input (the stem's output): they are applied side "
+                            "by side, not one after the other, and the first block that changes the shape fails",
+                            "chain them: h = block(h), or nn.Sequential",
+                        ) from None
+                    raise
+            shapes = [(part_names[id(c.module)], tuple(c.output.shape)) for c in part_calls]
             expected = [("stem", (2, channels[0], size, size))] + [
                 (f"stages[{i}]", (2, c, size // 2**i, size // 2**i)) for i, c in enumerate(channels)
             ]
@@ -215,24 +196,23 @@ def check_resnet(model_class: type) -> None:
                     + (": num_classes is ignored (10 outputs)" if ignored else ""),
                     "head: global average pooling, flatten, Linear(channels[2], num_classes)",
                 )
-            for (_b0, _, o0), (_b1, i1, _) in zip(io, io[1:]):
-                if not same(i1, o0):
-                    if len(io) > 2 and all(same(i, io[0][1]) for _, i, _ in io[: n_per_stage(depth)]):
-                        raise fail(
-                            "blocks_fed_stem",
-                            tried,
-                            "each block fed the previous block's output",
-                            "the blocks all receive the same input (the stem's output): they are applied side "
-                            "by side, not one after the other",
-                            "chain them: h = block(h), or nn.Sequential",
-                        )
+            if not chained(io):
+                if len(io) > 2 and one_input(io[: n_per_stage(depth)]):
                     raise fail(
-                        "blocks_not_chained",
+                        "blocks_fed_stem",
                         tried,
                         "each block fed the previous block's output",
-                        "a block receives something other than the previous block's output",
-                        "chain the blocks one after the other (nn.Sequential does it)",
+                        "the blocks all receive the same input (the stem's output): they are applied side "
+                        "by side, not one after the other",
+                        "chain them: h = block(h), or nn.Sequential",
                     )
+                raise fail(
+                    "blocks_not_chained",
+                    tried,
+                    "each block fed the previous block's output",
+                    "a block receives something other than the previous block's output",
+                    "chain the blocks one after the other (nn.Sequential does it)",
+                )
             ref = (
                 CifarResNet(depth, channels=channels, in_channels=cin, num_classes=classes, shortcut="A")
                 .double()
@@ -267,15 +247,9 @@ def check_resnet(model_class: type) -> None:
                             ),
                         ]
                         del pooled
-                for mistake, value, cause, hint in candidates:
-                    if close(out, value):
-                        raise fail(
-                            mistake,
-                            tried,
-                            "stem (3x3 conv, BN, ReLU) -> 3 stages -> average pooling -> Linear",
-                            cause,
-                            hint,
-                        )
+                raise_first_match(
+                    out, candidates, tried, "stem (3x3 conv, BN, ReLU) -> 3 stages -> average pooling -> Linear"
+                )
                 raise fail(
                     "wrong_output",
                     tried,

@@ -17,7 +17,6 @@ module ReLU, a learnable scale initialised to the given value).
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 from collections.abc import Callable
 
@@ -25,16 +24,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models import PreActMLPBlock, copy_weights
+from ..models import PreActMLPBlock
 from ._harness import (
     call,
     close,
     construct,
+    copy_roles,
     fmt,
-    forward,
+    is_number,
+    raise_first_match,
     randomise_batchnorm,
     require_class,
+    require_function,
+    require_shape,
     require_signature,
+    require_skip_gradient,
     same,
     sandbox,
     trace_layers,
@@ -122,27 +126,19 @@ def check_scaled_block(block_class: type) -> None:
             randomise_batchnorm(block, g)
             x = torch.randn(BATCH, width, generator=g, dtype=torch.float64)
             out, calls = trace_layers(block, x, BLOCK, tried)
-            if tuple(out.shape) != (BATCH, width):
-                raise fail(
-                    "shape",
-                    tried,
-                    f"an output of shape ({BATCH}, {width})",
-                    f"the output has shape {tuple(out.shape)}",
-                    "both Linear layers map width -> width",
-                )
+            require_shape(out, (BATCH, width), tried, "both Linear layers map width -> width")
             roles = _roles(calls, x, tried, value)
             ref = Scaled(width, value).double().train()
-            for name, module in roles.items():
-                try:
-                    copy_weights(module, getattr(ref.block, name))
-                except ValueError as exc:
-                    raise fail(
-                        "layer_shapes",
-                        tried,
-                        "BatchNorm1d(width) and Linear(width, width) layers",
-                        f"{name}: {exc}",
-                        "every layer keeps the width",
-                    ) from None
+            try:
+                copy_roles(roles, ref.block)
+            except ValueError as exc:
+                raise fail(
+                    "layer_shapes",
+                    tried,
+                    "BatchNorm1d(width) and Linear(width, width) layers",
+                    str(exc),
+                    "every layer keeps the width",
+                ) from None
             with torch.no_grad():
                 f = ref.branch(x)
                 expected = ref(x)
@@ -190,9 +186,7 @@ def check_scaled_block(block_class: type) -> None:
                         "scale the block's input x itself",
                     ),
                 ]
-                for mistake, candidate, cause, hint in candidates:
-                    if close(out, candidate):
-                        raise fail(mistake, tried, FORMULA + f" with scale = {s:g}", cause, hint)
+                raise_first_match(out, candidates, tried, FORMULA + f" with scale = {s:g}")
                 r = out - f
                 alpha = ((r * x).sum() / (x * x).sum()).item()
                 if close(r, alpha * x, tol=1e-6):
@@ -213,19 +207,17 @@ def check_scaled_block(block_class: type) -> None:
                     "something else added or scaled",
                     "compare forward line by line with the formula",
                 )
-            xg, xr = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
-            out_g = forward(block, xg, BLOCK, tried)
-            (want,) = torch.autograd.grad(ref(xr).sum(), xr)
-            got = torch.autograd.grad(out_g.sum(), xg, allow_unused=True)[0] if out_g.requires_grad else None
-            if got is None or not close(got, want, tol=1e-6):
-                raise fail(
-                    "skip_detached",
-                    tried + ", then backward",
-                    "the gradient to flow through the scaled shortcut",
-                    "the output is right but the gradient is not: the shortcut is cut from autograd "
-                    "(x.detach(), x.data or torch.no_grad())",
-                    "multiply x itself by the scale",
-                )
+            require_skip_gradient(
+                block,
+                ref,
+                x,
+                BLOCK,
+                tried,
+                expected="the gradient to flow through the scaled shortcut",
+                cause="the output is right but the gradient is not: the shortcut is cut from autograd "
+                "(x.detach(), x.data or torch.no_grad())",
+                hint="multiply x itself by the scale",
+            )
     passed(f"{BLOCK} computes scale * x + F(x) with a pre-activation branch, for any width and scale.")
 
 
@@ -239,6 +231,10 @@ def _stack(depth: int, width: int, scale: float, zero: bool, g: torch.Generator)
     return model.eval()
 
 
+def _near(value: float, candidate: float) -> bool:
+    return abs(value - candidate) <= 1e-5 * abs(candidate)
+
+
 def _reference_ratio(model: nn.Module, x: torch.Tensor) -> float:
     wide = copy.deepcopy(model).double()
     xd = x.detach().double().requires_grad_(True)
@@ -249,24 +245,7 @@ def _reference_ratio(model: nn.Module, x: torch.Tensor) -> float:
 
 def check_gradient_ratio(function: Callable) -> None:
     """Check a student's ``input_gradient_ratio(model, x) -> float``."""
-    if not callable(function) or isinstance(function, type):
-        raise fail(
-            "not_a_function",
-            f"check_gradient_ratio({function!r:.40})",
-            f"the function {RATIO}",
-            "something else was passed",
-            f"pass {RATIO} without parentheses",
-        )
-    try:
-        inspect.signature(function).bind(None, None)
-    except TypeError:
-        raise fail(
-            "signature",
-            f"{RATIO}(model, x)",
-            f"the signature {RATIO}(model, x)",
-            f"the signature is {RATIO}{inspect.signature(function)}",
-            "keep the exercise's signature",
-        ) from None
+    require_function(function, "check_gradient_ratio", RATIO, f"{RATIO}(model, x)", f"{RATIO}(model, x)", None, None)
     with sandbox(14) as g:
         cases = [(3, 6, 1.0, False), (4, 5, 0.5, False), (6, 4, 2.0, False), (160, 4, 0.5, True)]
         for depth, width, scale, zero in cases:
@@ -315,7 +294,7 @@ def check_gradient_ratio(function: Callable) -> None:
                 raise fail(
                     "not_a_float", tried, "a Python float", "it returned a tensor", "return ratio.item(), or a float"
                 )
-            if isinstance(result, bool) or not isinstance(result, (int, float)):
+            if not is_number(result):
                 raise fail(
                     "not_a_float", tried, "a Python float", f"it returned a {type(result).__name__}", "return a float"
                 )
@@ -353,9 +332,7 @@ def check_gradient_ratio(function: Callable) -> None:
                     "divide by math.sqrt(out.numel())",
                 ),
             ]
-            for mistake, candidate, cause, hint in candidates:
-                if abs(value - candidate) <= 1e-5 * abs(candidate):
-                    raise fail(mistake, tried, fmt(want), cause, hint)
+            raise_first_match(value, candidates, tried, fmt(want), near=_near)
             train_model = copy.deepcopy(model).train()
             if abs(value - _reference_ratio(train_model, x)) <= 1e-5 * want:
                 raise fail(

@@ -17,7 +17,7 @@ from .diagrams import (
 from .gradients import draw_gradient_norms, plot_gradient_norms, plot_gradient_profile
 from .landscape import plot_loss_surfaces
 from .lesions import draw_lesions, plot_combined_lesions, plot_lesions
-from .shattered import draw_input_gradients, draw_shattering, plot_shattered_gradients, plot_shattered_state
+from .shattered import draw_input_gradients, draw_shattering, plot_shattered_gradients, plot_shattered_state, show_depth
 from .skips import plot_skip_states
 from .style import COLORS, color_for, smooth
 from .training import (
@@ -54,6 +54,7 @@ __all__ = [
     "draw_shattering",
     "plot_shattered_gradients",
     "plot_shattered_state",
+    "show_depth",
     "plot_loss_surfaces",
     "plot_block_comparison",
     "plot_bottleneck",

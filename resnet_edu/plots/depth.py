@@ -51,7 +51,7 @@ def draw_loss_vs_depth(
     ax: Axes, final_losses: Mapping[str, Mapping[int, Sequence[float]]], colors: Mapping[str, str] | None = None
 ) -> None:
     """Final training loss against depth on ``ax``: one line per block type through the seed means,
-    a dot per seed, and a dotted line at chance (ln 10). ``colors`` overrides the course's
+    a dot per seed, and a dotted line at chance (ln 10), named in the legend. ``colors`` overrides the course's
     colour of a block type (``{block: colour}``)."""
     _draw_vs_depth(ax, final_losses, colors)
     draw_chance_line(ax)
@@ -120,7 +120,10 @@ def plot_depth_sweep(
         draw_loss_curves(axes[1], curves, styles=styles)
         draw_chance_line(axes[1])
         axes[1].set_title("Training curves (thicker, more solid = deeper)")
-        axes[1].legend(fontsize=8, ncol=2)
+        # Many entries (the curves and chance): short labels go in three columns, and the rows are
+        # packed tighter than matplotlib's default, so the legend covers as little of the curves as it can.
+        short = max(len(label) for label in curves) <= 14
+        axes[1].legend(fontsize=8, ncol=3 if short and len(curves) >= 8 else 2, labelspacing=0.3, columnspacing=1.2)
     return fig
 
 

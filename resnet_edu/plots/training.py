@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from ..train import History
 from .layout import new_figure
@@ -18,18 +19,29 @@ CHANCE_LOSS = math.log(10)
 CHANCE_ACCURACY = 0.1
 
 
-def draw_chance_line(ax: Axes, level: float = CHANCE_LOSS, text: str = "chance (ln 10)") -> None:
-    """A dotted grey horizontal line at ``level``, labelled with ``text`` at its left end."""
-    ax.axhline(level, color="0.4", linestyle=":", linewidth=1)
-    ax.annotate(text, (0.02, level), xycoords=("axes fraction", "data"), va="bottom", fontsize=8, color="0.3")
+def draw_chance_line(ax: Axes, level: float = CHANCE_LOSS, text: str = "chance (ln 10)") -> Line2D:
+    """A dotted grey horizontal line at ``level``, named ``text`` in the axes' legend.
+
+    The name goes in the legend (call ``ax.legend()`` after this) rather than next to the line:
+    curves that end at chance run along the line, and would cross any text placed beside it.
+    """
+    return ax.axhline(level, color="0.4", linestyle=":", linewidth=1.2, label=text)
 
 
 def draw_accuracy_chance_line(ax: Axes) -> None:
-    """The chance accuracy (10%) as :func:`draw_chance_line`, its text on a white patch so it
-    stays readable over bars."""
-    draw_chance_line(ax, CHANCE_ACCURACY, "chance (1 in 10)")
-    ax.texts[-1].set_bbox({"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1})
-    ax.texts[-1].set_zorder(5)
+    """The chance accuracy (10%) as a dotted grey line, labelled at its left end on a white patch
+    so the text stays readable over bars (it is not added to the legend)."""
+    ax.axhline(CHANCE_ACCURACY, color="0.4", linestyle=":", linewidth=1)
+    ax.annotate(
+        "chance (1 in 10)",
+        (0.02, CHANCE_ACCURACY),
+        xycoords=("axes fraction", "data"),
+        va="bottom",
+        fontsize=8,
+        color="0.3",
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1},
+        zorder=5,
+    )
 
 
 def draw_loss_curves(
@@ -63,7 +75,7 @@ def plot_loss_curves(
     """Training loss (cross-entropy) against step for each labelled history, on a log scale.
 
     The curves are moving averages over ``window`` steps; with ``chance`` a dotted line
-    marks the loss of a uniform guess over 10 classes (ln 10). ``styles`` adds matplotlib
+    marks the loss of a uniform guess over 10 classes (ln 10), named in the legend. ``styles`` adds matplotlib
     options per label, e.g. ``{"plain, 20 layers": {"linestyle": "--"}}``.
     """
     fig, (ax,) = new_figure(figsize)

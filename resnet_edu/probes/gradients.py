@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 
 import torch
@@ -10,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..validate import check_data, check_module
+from .untouched import untouched
 
 WEIGHT_LAYERS = (nn.Linear, nn.Conv2d)
 
@@ -28,8 +28,8 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[s
     """L2 norm of the cross-entropy gradient with respect to each layer's weight.
 
     One forward and backward pass on the batch ``(x, y)`` in training mode (BatchNorm
-    uses batch statistics, as during training), on a copy of the model: its ``.grad``
-    fields and BatchNorm running statistics stay as they were. Returns
+    uses batch statistics, as during training); the model is left as it was (its ``.grad``
+    fields, modes and BatchNorm running statistics: see :func:`untouched`). Returns
     ``{layer name: norm}`` in the order of :func:`weight_layers`; layers the loss does not
     depend on (a projection shortcut while the skips are off) are left out.
 
@@ -40,12 +40,11 @@ def gradient_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[s
     check_data(x, y)
     if not layers:
         raise ValueError(f"{type(model).__name__} has no Linear or Conv2d layer to probe")
-    probe = copy.deepcopy(model).train()
     names = [name for name, _ in layers]
-    modules = dict(probe.named_modules())
-    weights = [modules[name].weight for name in names]
-    loss = F.cross_entropy(probe(x), y)
-    grads = torch.autograd.grad(loss, weights, allow_unused=True)
+    weights = [layer.weight for _, layer in layers]
+    with untouched(model):
+        loss = F.cross_entropy(model.train()(x), y)
+        grads = torch.autograd.grad(loss, weights, allow_unused=True)
     return {name: g.double().norm().item() for name, g in zip(names, grads) if g is not None}
 
 

@@ -11,12 +11,11 @@ curve over depths) is in :mod:`resnet_edu.experiments`.
 
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 
 from ..validate import check_int, check_module
+from .untouched import untouched
 
 
 def input_gradients(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -24,22 +23,22 @@ def input_gradients(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
     BatchNorm layers normalise with the statistics of the whole grid (one forward pass in
     training mode sets them), then act as fixed affine maps, so each point's gradient is its
-    own. Works on a copy: the model is left untouched.
+    own. The model is left as it was (see :func:`untouched`).
     """
     check_module("model", model)
     if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != 1:
         raise ValueError("x must be a tensor of shape (n_points, 1); see resnet_edu.data.line_grid")
-    probe = copy.deepcopy(model)
-    for m in probe.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            m.reset_running_stats()
-            m.momentum = None  # cumulative average: after one batch, its statistics (variance unbiased, n/(n-1))
-    probe.train()
-    with torch.no_grad():
-        probe(x)
-    probe.eval()
-    x = x.detach().clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(probe(x)[:, 0].sum(), x)
+    with untouched(model):
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.reset_running_stats()
+                m.momentum = None  # cumulative average: after one batch, its statistics (variance unbiased, n/(n-1))
+        model.train()
+        with torch.no_grad():
+            model(x)
+        model.eval()
+        x = x.detach().clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model(x)[:, 0].sum(), x)
     return grad[:, 0].detach()
 
 

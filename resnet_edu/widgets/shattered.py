@@ -8,7 +8,7 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from ..experiments import shattered_state
-from ..plots.shattered import plot_shattered_state
+from ..plots.shattered import plot_shattered_state, show_depth
 from .output import Explorer
 
 
@@ -26,7 +26,13 @@ class ShatteredExplorer(Explorer):
 
     def draw(self, depth: int, batchnorm: bool) -> Figure:
         self.state = shattered_state(depth, batchnorm)
-        return plot_shattered_state(self.state, depth, batchnorm, layout="fixed")
+        shown = getattr(self, "_shown", None)  # (figure, its BatchNorm setting), once drawn
+        if shown is not None and shown[1] == batchnorm:  # only the depth changed: update the figure
+            show_depth(shown[0], self.state["gradients"], depth)
+            return shown[0]
+        fig = plot_shattered_state(self.state, depth, batchnorm, layout="fixed")
+        self._shown = (fig, batchnorm)
+        return fig
 
     def figure(self) -> Figure:
         return self.draw(self.depth.value, self.batchnorm.value)
