@@ -19,6 +19,7 @@ class ShatteredExplorer(Explorer):
     title = "Shattered-gradients explorer"
 
     def __init__(self, depth: int = 16, batchnorm: bool = True) -> None:
+        self._shown: tuple[Figure, bool] | None = None  # the figure on screen and its BatchNorm setting
         first = self.draw(depth, batchnorm)  # bad arguments raise here, before any control exists
         self.depth = widgets.IntSlider(value=depth, min=2, max=50, step=2, description="depth", continuous_update=False)
         self.batchnorm = widgets.Checkbox(value=batchnorm, description="BatchNorm", indent=False)
@@ -26,10 +27,9 @@ class ShatteredExplorer(Explorer):
 
     def draw(self, depth: int, batchnorm: bool) -> Figure:
         self.state = shattered_state(depth, batchnorm)
-        shown = getattr(self, "_shown", None)  # (figure, its BatchNorm setting), once drawn
-        if shown is not None and shown[1] == batchnorm:  # only the depth changed: update the figure
-            show_depth(shown[0], self.state["gradients"], depth)
-            return shown[0]
+        if self._shown is not None and self._shown[1] == batchnorm:  # only the depth changed: update it
+            show_depth(self._shown[0], self.state["gradients"], depth)
+            return self._shown[0]
         fig = plot_shattered_state(self.state, depth, batchnorm, layout="fixed")
         self._shown = (fig, batchnorm)
         return fig
