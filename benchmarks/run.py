@@ -3,11 +3,13 @@ each widget's median redraw time, and the training loop's overhead over a bare P
 
     python benchmarks/run.py                 # every lesson and every widget
     python benchmarks/run.py --lessons 00 03 # only these lessons, no widgets
-    python benchmarks/run.py --baseline 4c04da0   # lessons now and at that commit, in one run
+    python benchmarks/run.py --baseline 4c04da0   # lessons and widgets now and at that commit
+    python benchmarks/run.py --baseline 4c04da0 --widgets-only
 
 With ``--baseline REV`` each lesson is timed as it is now and as it was at commit REV (its
 notebooks run against its own package, from a temporary git worktree), alternating, so both
-columns see the same machine load.
+columns see the same machine load; then the widget redraws, now and with REV's package,
+alternating over two rounds.
 
 Each notebook runs in a fresh kernel, as `pytest --nbval lessons/` does; the kernel start
 (about 1-2 s) is reported separately from the execution time.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import pathlib
 import platform
@@ -97,19 +100,61 @@ def worktree(rev: str) -> Iterator[pathlib.Path]:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False)
 
 
-def compare_with_baseline(paths: list[pathlib.Path], rev: str) -> None:
-    """Time each lesson now and at ``rev``, alternating; print both and the totals."""
+def widget_timings_with(package_root: pathlib.Path | None = None) -> dict[str, float]:
+    """:func:`widget_timings` in a fresh process, importing ``resnet_edu`` from ``package_root``
+    (a baseline worktree) or from this tree."""
+    here = pathlib.Path(__file__).resolve().parent
+    path = os.pathsep.join(str(p) for p in (package_root or ROOT, here))
+    code = "import json, run; print(json.dumps(dict(run.widget_timings())))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=here, env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        print(f"  (widget timings failed: {done.stderr.strip().splitlines()[-1:]})", flush=True)
+        return {}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare_widgets_with_baseline(base: pathlib.Path, rev: str, rounds: int = 2) -> None:
+    """Each widget's median redraw now and with the package at ``rev``, alternating; print the
+    range over the rounds."""
+    now: dict[str, list[float]] = {}
+    before: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for timings, root in ((now, None), (before, base)):
+            for name, seconds in widget_timings_with(root).items():
+                timings.setdefault(name, []).append(seconds)
+
+    def span(values: list[float] | None) -> str:
+        return "-" if not values else f"{1000 * min(values):.0f}-{1000 * max(values):.0f} ms"
+
+    print(f"\n{'widget redraw (median of 7, per round)':40s} {'now':>14s} {rev[:10]:>14s}")
+    for name in now:
+        print(f"{name:40s} {span(now[name]):>14s} {span(before.get(name)):>14s}", flush=True)
+
+
+def compare_with_baseline(paths: list[pathlib.Path], rev: str, widgets: bool = True) -> None:
+    """Time each lesson now and at ``rev``, alternating; print both and the totals. Then the
+    widgets, the same way (unless ``widgets`` is False)."""
+    with worktree(rev) as base:
+        if paths:
+            compare_lessons_with_baseline(paths, base, rev)
+        if widgets:
+            compare_widgets_with_baseline(base, rev)
+
+
+def compare_lessons_with_baseline(paths: list[pathlib.Path], base: pathlib.Path, rev: str) -> None:
+    """Each lesson now and in the worktree ``base`` (commit ``rev``), alternating."""
     print(f"{'lesson':40s} {'now':>10s} {rev[:10]:>10s}   (execution, kernel start excluded)")
     totals = [0.0, 0.0]
-    with worktree(rev) as base:
-        for path in paths:
-            old = base / "lessons" / path.name
-            now = time_notebook(path)[1]
-            before = time_notebook(old, package_root=base)[1] if old.exists() else None
-            totals[0] += now
-            totals[1] += before or 0.0
-            shown = "(new)" if before is None else f"{before:9.1f}s"
-            print(f"{path.name:40s} {now:9.1f}s {shown:>10s}", flush=True)
+    for path in paths:
+        old = base / "lessons" / path.name
+        now = time_notebook(path)[1]
+        before = time_notebook(old, package_root=base)[1] if old.exists() else None
+        totals[0] += now
+        totals[1] += before or 0.0
+        shown = "(new)" if before is None else f"{before:9.1f}s"
+        print(f"{path.name:40s} {now:9.1f}s {shown:>10s}", flush=True)
     print(f"{'total':40s} {totals[0]:9.1f}s {totals[1]:9.1f}s")
 
 
@@ -136,13 +181,14 @@ def main() -> None:
     parser.add_argument("--lessons", nargs="*", help="lesson numbers to run (default: all)")
     parser.add_argument("--baseline", metavar="REV", help="also time the lessons of git commit REV, alternating")
     parser.add_argument("--no-browser", action="store_true", help="show the browser latencies of the last test run")
+    parser.add_argument("--widgets-only", action="store_true", help="with --baseline: compare only the widgets")
     args = parser.parse_args()
     paths = sorted(LESSONS.glob("*.ipynb"))
     if args.lessons:
         paths = [p for p in paths if p.name[:2] in args.lessons]
     print(machine_description())
     if args.baseline:
-        compare_with_baseline(paths, args.baseline)
+        compare_with_baseline([] if args.widgets_only else paths, args.baseline, widgets=not args.lessons)
         return
     print(f"{'lesson':40s} {'kernel start':>12s} {'execution':>10s}")
     total = 0.0

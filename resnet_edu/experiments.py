@@ -225,9 +225,13 @@ def line_network(depth: int, block: str = "plain", batchnorm: bool = True, width
 
 
 @cached
+def _line_gradient(depth: int, block: str, batchnorm: bool, width: int, n_points: int, seed: int) -> torch.Tensor:
+    """dy/dx of :func:`line_network` over :func:`line_grid` (the curves and the explorer share these)."""
+    return input_gradients(line_network(depth, block, batchnorm, width, seed), line_grid(n_points))
+
+
 def _autocorrelation_at(depth: int, block: str, batchnorm: bool, width: int, n_points: int, seeds: tuple) -> float:
-    x = line_grid(n_points)
-    values = [autocorrelation(input_gradients(line_network(depth, block, batchnorm, width, s), x)) for s in seeds]
+    values = [autocorrelation(_line_gradient(depth, block, batchnorm, width, n_points, s)) for s in seeds]
     return sum(values) / len(values)
 
 
@@ -260,7 +264,7 @@ def shattered_state(depth: int, batchnorm: bool = True, width: int = 200, n_poin
     check_bool("batchnorm", batchnorm)
     x = line_grid(n_points)
     gradients = {
-        f"{b}, {depth} layers": input_gradients(line_network(depth, b, batchnorm, width), x) for b in SHATTERED_BLOCKS
+        f"{b}, {depth} layers": _line_gradient(depth, b, batchnorm, width, n_points, 0) for b in SHATTERED_BLOCKS
     }
     curves = {
         f"{b}{'' if batchnorm else ', no BN'}": shattering_curve(CURVE_DEPTHS, b, batchnorm, width, seeds=CURVE_SEEDS)

@@ -439,7 +439,7 @@ BOTTLENECK_MISTAKES = [
     (BottleneckProjectAlways, "projection_on_identity", "option C"),
     (StrideOnLast, "stride_place", "conv3 stride 2"),
     (BottleneckBNAfterAdd, "bn_after_add", "after the addition"),
-    (BottleneckNoSkip, "skip_missing", "not added"),
+    (BottleneckNoSkip, "skip_missing", "skip is missing"),
     (BottleneckSkipAfterRelu, "skip_after_relu", "after the final ReLU"),
     (BottleneckSkipDoubled, "skip_doubled", "added twice"),
     (BottleneckDetached, "skip_detached", "cut from autograd"),

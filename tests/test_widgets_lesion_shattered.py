@@ -1,8 +1,13 @@
 """The delete-a-block and shattered-gradients explorers, without a browser: set the controls,
 check the picture and the data."""
 
+import base64
+import io
+
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from resnet_edu.experiments import line_network, shattered_state
 from resnet_edu.models import MLPStack, delete_blocks
@@ -108,16 +113,46 @@ def test_shattered_figure_and_state_check_arguments():
     assert "with BatchNorm" in fig._suptitle.get_text()
 
 
-def test_shattered_explorer_updates_its_figure_to_exactly_a_new_one():
-    """A depth change updates the shown figure in place (faster); it must look exactly like a
-    figure drawn from scratch, for either BatchNorm setting and after switching it."""
+def pixels(png_bytes: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png_bytes)).convert("RGBA"))
+
+
+def test_shattered_explorer_shows_exactly_a_new_figure():
+    """A depth change redraws only what changes (the rest of the image is kept); what the
+    widget shows must have exactly the pixels of a figure drawn from scratch, at the ends of
+    the slider and in between, for either BatchNorm setting and after switching it."""
     from resnet_edu.widgets import figure_to_png
 
     widget = ShatteredExplorer(depth=4)
-    for depth, batchnorm in ((8, True), (6, True), (6, False), (10, False)):
+    for depth, batchnorm in ((8, True), (2, True), (50, True), (6, True), (6, False), (50, False), (10, False)):
         widget.batchnorm.value = batchnorm
         widget.depth.value = depth
         fresh = plot_shattered_state(shattered_state(depth, batchnorm), depth, batchnorm, layout="fixed")
-        assert figure_to_png(widget.draw(depth, batchnorm), 80) == figure_to_png(fresh, 80)
+        shown = pixels(base64.b64decode(png(widget)))
+        assert np.array_equal(shown, pixels(figure_to_png(fresh, 80))), f"depth {depth}, batchnorm {batchnorm}"
     with pytest.raises(ValueError, match="networks"):
         show_depth(fresh, {"plain": torch.zeros(3)}, 4)
+
+
+def test_changing_figure_redraws_a_changed_line_exactly_and_checks_its_arguments():
+    from matplotlib.figure import Figure
+
+    from resnet_edu.widgets import ChangingFigure, figure_to_png
+
+    def figure(ys):
+        fig = Figure(figsize=(3, 2))
+        ax = fig.subplots()
+        ax.set_title("fixed")
+        (line,) = ax.plot([0, 1, 2], ys, zorder=3)
+        return fig, line
+
+    fig, line = figure([0, 1, 0])
+    changing = ChangingFigure(fig, [line])
+    assert pixels(changing.png()).shape == (160, 240, 4)  # 3 x 2 inches at the widget's 80 dpi
+    line.set_ydata([1, 0, 0.5])
+    assert np.array_equal(pixels(changing.png()), pixels(figure_to_png(figure([1, 0, 0.5])[0], 80)))
+    assert not np.array_equal(pixels(changing.png()), pixels(figure_to_png(figure([0, 1, 0])[0], 80)))
+    with pytest.raises(TypeError, match="Figure"):
+        ChangingFigure("a figure", [])
+    with pytest.raises(ValueError, match="fixed layout"):
+        ChangingFigure(Figure(layout="constrained"), [])

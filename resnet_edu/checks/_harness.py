@@ -6,7 +6,8 @@
 - what the student's code gave (``require_list``, ``require_numbers``, ``require_shape``, ...);
 - comparing a block with the course's reference: copying the student's weights into it
   (``copy_roles``, ``copy_in_running_order``), trying the usual mistakes one by one
-  (``raise_first_match``) and checking the gradient through the skip (``require_skip_gradient``).
+  (``raise_first_match``, ``post_activation_mistakes``) and checking the gradient through the skip
+  (``require_skip_gradient``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules import module as _module
 
@@ -341,6 +343,20 @@ def one_input(blocks: list[Call]) -> bool:
     return all(same(c.input, blocks[0].input) for c in blocks)
 
 
+def reject_shared_batchnorm(calls: list[Call], tried: str, expected: str, hint: str) -> None:
+    """Fail if one BatchNorm module ran more than once in the trace: the places that call it would
+    share one scale, shift and statistics (``expected`` and ``hint`` name the block's layers)."""
+    bns = [c.module for c in calls if isinstance(c.module, nn.modules.batchnorm._BatchNorm)]
+    if len({id(m) for m in bns}) < len(bns):
+        raise fail(
+            "bn_shared",
+            tried,
+            expected,
+            "one BatchNorm module is called twice, so both places share its scale, shift and running statistics",
+            hint,
+        )
+
+
 def distinct(calls: list[Call], kind: type | tuple[type, ...]) -> list[nn.Module]:
     """The modules of ``kind`` in the order they first ran."""
     seen: dict[int, nn.Module] = {}
@@ -459,6 +475,38 @@ def raise_first_match(
     for mistake, value, cause, hint in candidates:
         if near(got, value):
             raise fail(mistake, tried, expected, cause, hint)
+
+
+def post_activation_mistakes(f: torch.Tensor, s: torch.Tensor, last: str, skip: str = "shortcut(x)") -> list[Candidate]:
+    """The usual mistakes around the addition of a post-activation block ``ReLU(f + s)``: ``f`` is the
+    branch's output, ``s`` the skip's, ``last`` the name of the branch's last layer (``"BN2"``) and
+    ``skip`` what the skip adds (``"x"``), for the messages."""
+    return [
+        (
+            "skip_missing",
+            F.relu(f),
+            f"the skip is missing: nothing is added, the block returns ReLU({last}(...))",
+            f"add {skip} to the output of {last}, before the final ReLU",
+        ),
+        (
+            "final_relu_missing",
+            f + s,
+            f"the final ReLU is missing: the block returns {last}(...) + {skip}",
+            "apply ReLU after the addition",
+        ),
+        (
+            "skip_after_relu",
+            F.relu(f) + s,
+            f"{skip} is added after the final ReLU: ReLU({last}(...)) + {skip}",
+            "add first, then apply the ReLU to the sum",
+        ),
+        (
+            "relu_before_add",
+            F.relu(F.relu(f) + s),
+            "a ReLU is applied to the branch before the addition",
+            f"the branch ends with {last} (no ReLU); the only ReLU after it comes after the addition",
+        ),
+    ]
 
 
 def reject_constant_offset(out: torch.Tensor, expected: torch.Tensor, tried: str, formula: str, hint: str) -> None:

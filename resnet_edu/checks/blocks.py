@@ -20,6 +20,7 @@ from ._harness import (
     close,
     construct,
     forward,
+    post_activation_mistakes,
     raise_first_match,
     randomise_batchnorm,
     reject_constant_offset,
@@ -391,11 +392,10 @@ def check_bottleneck_block(block_class: type) -> None:
             _load(block, ref, "BottleneckBlock", tried, BOTTLENECK_LAYOUT, shape_hint)
             x = torch.randn(BATCH, cin, SIZE, SIZE, generator=g, dtype=torch.float64)
             with torch.no_grad():
-                h = F.relu(ref.bn2(ref.conv2(F.relu(ref.bn1(ref.conv1(x))))))
+                h1 = ref.bn1(ref.conv1(x))
+                h = F.relu(ref.bn2(ref.conv2(F.relu(h1))))
                 f = ref.bn3(ref.conv3(h))
                 s = ref.shortcut(x)
-            with torch.no_grad():
-                h1 = ref.bn1(ref.conv1(x))
             candidates = [
                 (
                     "relu_missing",
@@ -409,20 +409,7 @@ def check_bottleneck_block(block_class: type) -> None:
                     "no ReLU after bn1",
                     "conv -> BN -> ReLU after conv1 and after conv2; after bn3 only the addition, then ReLU",
                 ),
-                ("skip_missing", F.relu(f), "the shortcut is not added", "add self.shortcut(x) before the final ReLU"),
-                ("final_relu_missing", f + s, "the final ReLU is missing", "apply ReLU after the addition"),
-                (
-                    "skip_after_relu",
-                    F.relu(f) + s,
-                    "the shortcut is added after the final ReLU",
-                    "add first, then ReLU",
-                ),
-                (
-                    "relu_before_add",
-                    F.relu(F.relu(f) + s),
-                    "a ReLU is applied to the branch before the addition",
-                    "the branch ends with bn3; the ReLU comes after the addition",
-                ),
+                *post_activation_mistakes(f, s, "bn3"),
                 (
                     "bn_after_add",
                     F.relu(ref.bn3(ref.conv3(h) + s)),

@@ -35,9 +35,11 @@ from ._harness import (
     fmt,
     forward,
     one_input,
+    post_activation_mistakes,
     raise_first_match,
     randomise_batchnorm,
     recording,
+    reject_shared_batchnorm,
     require_class,
     require_function,
     require_no_dropout,
@@ -56,15 +58,13 @@ BLOCK_FORMULA = "ReLU(BN2(fc2(ReLU(BN1(fc1(x))))) + x) with skip = True"
 
 def _block_roles(calls, x: torch.Tensor, tried: str) -> dict:
     """fc1, bn1, fc2, bn2 of a student's block, found in the trace of one forward pass."""
+    reject_shared_batchnorm(
+        calls,
+        tried,
+        "two BatchNorm1d layers, one after each Linear",
+        "create two separate nn.BatchNorm1d(width) in __init__",
+    )
     bns = [c for c in calls if isinstance(c.module, nn.BatchNorm1d)]
-    if len({id(c.module) for c in bns}) < len(bns):
-        raise fail(
-            "bn_shared",
-            tried,
-            "two BatchNorm1d layers, one after each Linear",
-            "one BatchNorm module is called twice, so both places share its scale, shift and statistics",
-            "create two separate nn.BatchNorm1d(width) in __init__",
-        )
     linears = distinct(calls, nn.Linear)
     if len(linears) != 2 or len(distinct(calls, nn.BatchNorm1d)) != 2:
         ran = ", ".join(type(c.module).__name__ for c in calls) or "no Linear or BatchNorm1d"
@@ -166,58 +166,30 @@ def check_mlp_block(block_class: type) -> None:
             roles = _block_roles(calls, x, tried)
             ref = _load_block(roles, width)
             with torch.no_grad():
-                h = F.relu(ref.bn1(ref.fc1(x)))
+                fc1 = ref.fc1(x)
+                h = F.relu(ref.bn1(fc1))
                 f = ref.bn2(ref.fc2(h))
             if not close(out, ref(x)):
                 candidates = [
-                    (
-                        "skip_missing",
-                        F.relu(f),
-                        "with skip = True nothing is added: the skip is missing",
-                        "if self.skip: add x to the branch's output, before the last ReLU",
-                    ),
-                    (
-                        "final_relu_missing",
-                        f + x,
-                        "the final ReLU is missing: the block returns BN2(...) + x",
-                        "apply ReLU after the addition",
-                    ),
-                    (
-                        "skip_after_relu",
-                        F.relu(f) + x,
-                        "x is added after the final ReLU: ReLU(F(x)) + x",
-                        "add first, then apply the ReLU",
-                    ),
-                    (
-                        "relu_before_add",
-                        F.relu(F.relu(f) + x),
-                        "a ReLU is applied to the branch before the addition",
-                        "the branch ends with BN2; the only ReLU after it comes after the addition",
-                    ),
-                    (
-                        "wrong_skip_tensor",
-                        F.relu(f + h),
-                        "the skip adds the hidden activation ReLU(BN1(fc1(x))) instead of the block's input x",
-                        "keep the block's input x (before fc1) and add that",
-                    ),
-                    (
-                        "wrong_skip_tensor",
-                        F.relu(f + ref.fc1(x)),
-                        "the skip adds fc1(x) instead of the block's input x",
-                        "keep the block's input x (before fc1) and add that",
+                    *post_activation_mistakes(f, x, "BN2", skip="x"),
+                    *(
+                        (
+                            "wrong_skip_tensor",
+                            F.relu(f + carried),
+                            f"the skip adds {what} instead of the block's input x",
+                            "keep the block's input x (before fc1) and add that",
+                        )
+                        for carried, what in ((h, "the hidden activation ReLU(BN1(fc1(x)))"), (fc1, "fc1(x)"))
                     ),
                     ("skip_doubled", F.relu(f + 2 * x), "x is added twice (2x instead of x)", "add x once"),
-                    (
-                        "activation",
-                        F.relu(ref.bn2(ref.fc2(torch.tanh(ref.bn1(ref.fc1(x))))) + x),
-                        "the activation inside the branch is tanh, not ReLU",
-                        "ReLU everywhere in the block",
-                    ),
-                    (
-                        "activation",
-                        F.relu(ref.bn2(ref.fc2(torch.sigmoid(ref.bn1(ref.fc1(x))))) + x),
-                        "the activation inside the branch is a sigmoid, not ReLU",
-                        "ReLU everywhere in the block",
+                    *(
+                        (
+                            "activation",
+                            F.relu(ref.bn2(ref.fc2(act(ref.bn1(fc1)))) + x),
+                            f"the activation inside the branch is {name}, not ReLU",
+                            "ReLU everywhere in the block",
+                        )
+                        for act, name in ((torch.tanh, "tanh"), (torch.sigmoid, "a sigmoid"))
                     ),
                 ]
                 raise_first_match(out, candidates, tried, BLOCK_FORMULA)

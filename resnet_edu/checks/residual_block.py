@@ -24,9 +24,11 @@ from ._harness import (
     close,
     construct,
     copy_roles,
+    post_activation_mistakes,
     raise_first_match,
     randomise_batchnorm,
     reject_constant_offset,
+    reject_shared_batchnorm,
     require_class,
     require_shape,
     require_signature,
@@ -125,19 +127,12 @@ def _shape_mismatch(block: nn.Module, tried: str, cin: int, cout: int, stride: i
 def _structure(trace: Trace, x: torch.Tensor, cin: int, cout: int, stride: int, tried: str) -> dict:
     """Find conv1, bn1, conv2, bn2 and the projection (shortcut.0, shortcut.1) in the trace, keyed by their
     names in the course's block; report structural mistakes."""
-    seen: dict[int, int] = {}
-    for module, _, _ in trace.calls:
-        if isinstance(module, nn.BatchNorm2d):
-            seen[id(module)] = seen.get(id(module), 0) + 1
-    if any(n > 1 for n in seen.values()):
-        raise fail(
-            "bn_shared",
-            tried,
-            "two BatchNorm layers in the branch, one after each convolution",
-            "one BatchNorm module is called twice (after conv1 and after conv2): the two layers then share "
-            "their scale, shift and running statistics",
-            "create self.bn1 and self.bn2 as two separate nn.BatchNorm2d(out_channels)",
-        )
+    reject_shared_batchnorm(
+        trace.calls,
+        tried,
+        "two BatchNorm layers in the branch, one after each convolution",
+        "create self.bn1 and self.bn2 as two separate nn.BatchNorm2d(out_channels)",
+    )
     convs3 = trace.convs(3)
     if len({id(c[0]) for c in convs3}) != 2 or len(convs3) != 2:
         kinds = ", ".join(
@@ -281,30 +276,7 @@ def _diagnose(out: torch.Tensor, ref: nn.Module, x: torch.Tensor, tried: str) ->
             "the ReLU between BN1 and conv2 is missing",
             "conv -> BN -> ReLU, then conv -> BN, then + shortcut and ReLU",
         ),
-        (
-            "skip_missing",
-            F.relu(f),
-            "the skip is missing: forward returns ReLU(BN2(conv2(...))) with nothing added",
-            "add the shortcut before the last ReLU: out = self.relu(out + self.shortcut(x))",
-        ),
-        (
-            "final_relu_missing",
-            f + s,
-            "the final ReLU is missing: the output is BN2(conv2(...)) + shortcut(x)",
-            "apply ReLU after the addition",
-        ),
-        (
-            "skip_after_relu",
-            F.relu(f) + s,
-            "the skip is added after the final ReLU: ReLU(F(x)) + x",
-            "add first, then apply the ReLU to the sum",
-        ),
-        (
-            "relu_before_add",
-            F.relu(F.relu(f) + s),
-            "a ReLU is applied to the branch before the addition",
-            "the branch ends with BN2 (no ReLU); the only ReLU after conv2 comes after the addition",
-        ),
+        *post_activation_mistakes(f, s, "BN2"),
         (
             "relu_before_add",
             F.relu(f + F.relu(s)),

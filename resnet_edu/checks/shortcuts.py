@@ -34,6 +34,7 @@ from ._harness import (
     is_number,
     raise_first_match,
     randomise_batchnorm,
+    reject_shared_batchnorm,
     require_class,
     require_function,
     require_shape,
@@ -67,16 +68,9 @@ class Scaled(nn.Module):
 
 
 def _roles(calls, x: torch.Tensor, tried: str, scale: float) -> dict:
+    reject_shared_batchnorm(calls, tried, "two BatchNorm1d layers", "create two separate nn.BatchNorm1d(width)")
     bns = [c for c in calls if isinstance(c.module, nn.BatchNorm1d)]
     fcs = [c for c in calls if isinstance(c.module, nn.Linear)]
-    if len({id(c.module) for c in bns}) < len(bns):
-        raise fail(
-            "bn_shared",
-            tried,
-            "two BatchNorm1d layers",
-            "one BatchNorm module is called twice",
-            "create two separate nn.BatchNorm1d(width)",
-        )
     if len(bns) != 2 or len(fcs) != 2:
         ran = ", ".join(type(c.module).__name__ for c in calls) or "no Linear or BatchNorm1d"
         raise fail(

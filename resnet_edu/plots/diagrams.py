@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Rectangle
 
-from ..validate import check_choice, check_int
+from ..validate import check_bool, check_choice, check_int
 from .style import COLORS, OTHER_COLORS
 
 GREY = "#555555"
@@ -534,8 +534,7 @@ def plot_bottleneck(channels: int = 256, width: int = 64, with_basic: bool = Tru
     check_int("width", width, 1)
     if width >= channels:
         raise ValueError(f"width ({width}) must be smaller than channels ({channels}): a bottleneck reduces")
-    if not isinstance(with_basic, bool):
-        raise TypeError(f"with_basic must be True or False, got {with_basic!r}")
+    check_bool("with_basic", with_basic)
     blue = COLORS["residual"]
     panel = 3.9
     c = _Canvas(panel * (2 if with_basic else 1) + 0.2, 6.1)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -59,7 +60,8 @@ def draw_shattering(ax: Axes, curves: Mapping[str, Mapping[int, float]], depth: 
         depths = sorted(curve)
         ax.plot(depths, [curve[d] for d in depths], "o-", color=color_for(label, i), label=label, markersize=4)
     if depth is not None:
-        ax.axvline(depth, color="0.5", linewidth=1, gid=DEPTH_MARKER)
+        # zorder 3: above the curves, the zero line and the frame, as a redraw that draws it last puts it
+        ax.axvline(depth, color="0.5", linewidth=1, gid=DEPTH_MARKER, zorder=3)
     ax.axhline(0, color="0.4", linestyle=":", linewidth=1)
     ax.set_ylim(-0.2, 1.05)
     ax.set_xlabel("depth (number of weight layers)")
@@ -107,12 +109,15 @@ def plot_shattered_state(state: Mapping, depth: int, batchnorm: bool, layout: st
     )
 
 
+def _dydx_axes(fig: Figure) -> list[Axes]:
+    return [ax for ax in fig.axes if any(line.get_gid() == DYDX for line in ax.lines)]
+
+
 def show_depth(fig: Figure, gradients: Mapping[str, torch.Tensor], depth: int) -> None:
     """Change a figure of :func:`plot_shattered_gradients` to show ``gradients`` (same labels,
     same inputs) at ``depth``: the dy/dx lines, their legends, the title and the grey depth
-    marker. The figure's axes and ticks are kept, so the explorer's redraw takes about half
-    the time of a new figure; the result looks exactly like a new one."""
-    lefts = [ax for ax in fig.axes if any(line.get_gid() == DYDX for line in ax.lines)]
+    marker (the artists of :func:`depth_artists`). The result looks exactly like a new figure."""
+    lefts = _dydx_axes(fig)
     if len(lefts) != len(gradients):
         raise ValueError(f"the figure shows {len(lefts)} networks' dy/dx, got {len(gradients)}")
     for ax, (label, gradient) in zip(lefts, gradients.items()):
@@ -125,3 +130,15 @@ def show_depth(fig: Figure, gradients: Mapping[str, torch.Tensor], depth: int) -
         for line in ax.lines:
             if line.get_gid() == DEPTH_MARKER:
                 line.set_xdata([depth, depth])
+
+
+def depth_artists(fig: Figure) -> list[Artist]:
+    """What :func:`show_depth` changes in a figure of :func:`plot_shattered_gradients`, and
+    what it moves: the dy/dx lines, their legends and title, the depth marker and the legend
+    next to it (its "best" place depends on the marker). The rest of the figure stays the same."""
+    lefts = _dydx_axes(fig)
+    artists: list[Artist] = [lefts[0].title]
+    for ax in fig.axes:
+        marked = [line for line in ax.lines if line.get_gid() in (DYDX, DEPTH_MARKER)]
+        artists += marked + ([ax.get_legend()] if marked and ax.get_legend() else [])
+    return artists

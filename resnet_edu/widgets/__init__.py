@@ -10,11 +10,12 @@ show a message in the widget (:class:`Explorer`).
 from .depth_explorer import DepthExplorer
 from .gradient_flow import GradientFlowExplorer
 from .lesion import LesionExplorer
-from .output import Explorer, figure_to_png, show_figure
+from .output import ChangingFigure, Explorer, figure_to_png, show_figure
 from .shattered import ShatteredExplorer
 from .skip_toggle import SkipToggle
 
 __all__ = [
+    "ChangingFigure",
     "Explorer",
     "figure_to_png",
     "show_figure",

@@ -300,7 +300,7 @@ def test_widgets_answer_at_once(page, lab_server, artifacts: Path) -> None:
     _open_and_run_all(page, lab_server, str(notebook.relative_to(ROOT)))
     _check_outputs(page.evaluate(_OUTPUTS), notebook.name)
     cells = page.locator(_PANEL).locator(".jp-CodeCell")
-    medians = {}
+    medians, spreads = {}, {}
     for index, name in enumerate(_WIDGET_CELLS, start=1):
         cell = cells.nth(index)
         cell.scroll_into_view_if_needed()
@@ -323,6 +323,7 @@ def test_widgets_answer_at_once(page, lab_server, artifacts: Path) -> None:
             times.append(seconds)
             images = after
         medians[name] = statistics.median(times)
+        spreads[name] = f"{1000 * min(times):.0f}-{1000 * max(times):.0f}"
     # a bad value: an odd depth typed into the gradient-flow explorer
     cell = cells.nth(1)
     _type_into_readout(page, cell, 51)
@@ -336,7 +337,7 @@ def test_widgets_answer_at_once(page, lab_server, artifacts: Path) -> None:
     (artifacts / LATENCY_FILE).write_text(json.dumps({k: round(v, 3) for k, v in medians.items()}, indent=1))
     print(
         f"widget latency in the browser (median of {REPEATS}): "
-        + ", ".join(f"{k} {1000 * v:.0f} ms" for k, v in medians.items())
+        + ", ".join(f"{k} {1000 * v:.0f} ms ({spreads[k]})" for k, v in medians.items())
     )
     if os.environ.get("RESNET_EDU_QUIET_MACHINE") == "1":
         slow = {k: v for k, v in medians.items() if k != "depth explorer" and v > QUIET_TARGET}
