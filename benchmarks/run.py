@@ -120,8 +120,9 @@ def compare_widgets_with_baseline(base: pathlib.Path, rev: str, rounds: int = 2)
     range over the rounds."""
     now: dict[str, list[float]] = {}
     before: dict[str, list[float]] = {}
-    for _ in range(rounds):
-        for timings, root in ((now, None), (before, base)):
+    for round_ in range(rounds):
+        order = ((now, None), (before, base))
+        for timings, root in order if round_ % 2 == 0 else order[::-1]:  # each goes first once
             for name, seconds in widget_timings_with(root).items():
                 timings.setdefault(name, []).append(seconds)
 
@@ -179,10 +180,12 @@ def machine_description() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lessons", nargs="*", help="lesson numbers to run (default: all)")
-    parser.add_argument("--baseline", metavar="REV", help="also time the lessons of git commit REV, alternating")
+    parser.add_argument("--baseline", metavar="REV", help="also time lessons and widgets at commit REV, alternating")
     parser.add_argument("--no-browser", action="store_true", help="show the browser latencies of the last test run")
     parser.add_argument("--widgets-only", action="store_true", help="with --baseline: compare only the widgets")
     args = parser.parse_args()
+    if args.widgets_only and (not args.baseline or args.lessons):
+        parser.error("--widgets-only goes with --baseline, without --lessons")
     paths = sorted(LESSONS.glob("*.ipynb"))
     if args.lessons:
         paths = [p for p in paths if p.name[:2] in args.lessons]

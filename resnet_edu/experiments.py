@@ -230,6 +230,7 @@ def _line_gradient(depth: int, block: str, batchnorm: bool, width: int, n_points
     return input_gradients(line_network(depth, block, batchnorm, width, seed), line_grid(n_points))
 
 
+@cached
 def _autocorrelation_at(depth: int, block: str, batchnorm: bool, width: int, n_points: int, seeds: tuple) -> float:
     values = [autocorrelation(_line_gradient(depth, block, batchnorm, width, n_points, s)) for s in seeds]
     return sum(values) / len(values)

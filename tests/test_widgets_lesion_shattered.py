@@ -152,6 +152,12 @@ def test_changing_figure_redraws_a_changed_line_exactly_and_checks_its_arguments
     line.set_ydata([1, 0, 0.5])
     assert np.array_equal(pixels(changing.png()), pixels(figure_to_png(figure([1, 0, 0.5])[0], 80)))
     assert not np.array_equal(pixels(changing.png()), pixels(figure_to_png(figure([0, 1, 0])[0], 80)))
+    figure_to_png(fig, 100)  # another canvas draws it, and its dpi changes:
+    fig.set_dpi(100)  # the next png() draws the kept part again, at its own dpi
+    line.set_ydata([1, 0.5, 0])  # same range: the axes limits stay
+    assert np.array_equal(pixels(changing.png()), pixels(figure_to_png(figure([1, 0.5, 0])[0], 80)))
+    with pytest.raises(ValueError, match="axes"):
+        ChangingFigure(figure([0, 1, 0])[0], [fig.suptitle("not in an axes")])
     with pytest.raises(TypeError, match="Figure"):
         ChangingFigure("a figure", [])
     with pytest.raises(ValueError, match="fixed layout"):

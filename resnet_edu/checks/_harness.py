@@ -477,16 +477,20 @@ def raise_first_match(
             raise fail(mistake, tried, expected, cause, hint)
 
 
-def post_activation_mistakes(f: torch.Tensor, s: torch.Tensor, last: str, skip: str = "shortcut(x)") -> list[Candidate]:
+def post_activation_mistakes(
+    f: torch.Tensor, s: torch.Tensor, last: str, skip: str = "shortcut(x)", switch: str = ""
+) -> list[Candidate]:
     """The usual mistakes around the addition of a post-activation block ``ReLU(f + s)``: ``f`` is the
-    branch's output, ``s`` the skip's, ``last`` the name of the branch's last layer (``"BN2"``) and
-    ``skip`` what the skip adds (``"x"``), for the messages."""
+    branch's output, ``s`` the skip's, ``last`` the name of the branch's last layer (``"BN2"``),
+    ``skip`` what the skip adds (``"x"``) and ``switch`` the block's skip flag, if it has one
+    (``"self.skip"``), for the messages."""
+    when = f" (when {switch} is True)" if switch else ""
     return [
         (
             "skip_missing",
             F.relu(f),
             f"the skip is missing: nothing is added, the block returns ReLU({last}(...))",
-            f"add {skip} to the output of {last}, before the final ReLU",
+            f"add {skip} to the output of {last}{when}, before the final ReLU",
         ),
         (
             "final_relu_missing",

@@ -171,7 +171,7 @@ def check_mlp_block(block_class: type) -> None:
                 f = ref.bn2(ref.fc2(h))
             if not close(out, ref(x)):
                 candidates = [
-                    *post_activation_mistakes(f, x, "BN2", skip="x"),
+                    *post_activation_mistakes(f, x, "BN2", skip="x", switch="self.skip"),
                     *(
                         (
                             "wrong_skip_tensor",

@@ -130,8 +130,8 @@ def _structure(trace: Trace, x: torch.Tensor, cin: int, cout: int, stride: int, 
     reject_shared_batchnorm(
         trace.calls,
         tried,
-        "two BatchNorm layers in the branch, one after each convolution",
-        "create self.bn1 and self.bn2 as two separate nn.BatchNorm2d(out_channels)",
+        "each BatchNorm layer used once: bn1 after conv1, bn2 after conv2 (and the projection's own)",
+        "create every BatchNorm as its own nn.BatchNorm2d(out_channels): bn1, bn2 and the shortcut's",
     )
     convs3 = trace.convs(3)
     if len({id(c[0]) for c in convs3}) != 2 or len(convs3) != 2:

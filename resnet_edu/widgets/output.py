@@ -59,11 +59,13 @@ def figure_to_png(fig: Figure, dpi: int = 100) -> bytes:
 class ChangingFigure:
     """A widget figure of which only a few artists change between redraws (matplotlib's
     "blitting"). Everything else is drawn once and kept as pixels; :meth:`png` puts those
-    pixels back and draws only the ``changing`` artists, in the order a full draw would.
+    pixels back and draws only the ``changing`` artists (which must belong to the figure's
+    axes), in the order a full draw would.
 
     The image is exactly that of a full draw when no unchanging artist is drawn over a
     changing one: give a changing line a higher zorder than what it crosses. (The tests
-    compare the pixels with those of a new figure.) Draw ``figure`` nowhere else.
+    compare the pixels with those of a new figure.) The figure is drawn at ``dpi``; if its
+    canvas, size or dpi is changed elsewhere, the next :meth:`png` draws the kept part again.
     """
 
     def __init__(self, fig: Figure, changing: Sequence[Artist], dpi: int = WIDGET_DPI) -> None:
@@ -71,29 +73,40 @@ class ChangingFigure:
             raise TypeError(f"expected a matplotlib Figure, got {type(fig).__name__}")
         if fig.get_layout_engine() is not None:
             raise ValueError("a changing figure needs a fixed layout (layout='fixed'): its axes must not move")
-        self.figure = fig
-        fig.set_dpi(dpi)
-        self._canvas = FigureCanvasAgg(fig)
-        order = {id(ax): i for i, ax in enumerate(fig.axes)}  # axes are drawn in this order
-        self.changing = sorted(changing, key=lambda a: (order[id(a.axes)], a.get_zorder()))
+        axes = sorted(fig.axes, key=lambda ax: ax.get_zorder())  # the order a full draw takes
+        if any(a.axes not in axes for a in changing):
+            raise ValueError("every changing artist must belong to one of the figure's axes")
+        self.figure, self.dpi = fig, dpi
+        self.changing = sorted(changing, key=lambda a: (axes.index(a.axes), a.get_zorder()))
         for artist in self.changing:
-            artist.set_animated(True)  # left out of the full draw below
+            artist.set_animated(True)  # left out of the full draw of the kept part
+        self._draw_kept_part()
+
+    def _draw_kept_part(self) -> None:
+        self.figure.set_dpi(self.dpi)
+        self._canvas = FigureCanvasAgg(self.figure)
         self._canvas.draw()
-        self._background = self._canvas.copy_from_bbox(fig.bbox)
+        self._size = tuple(self.figure.get_size_inches())
+        self._background = self._canvas.copy_from_bbox(self.figure.bbox)
 
     def png(self) -> bytes:
         """The figure as it is now, as PNG bytes (zlib level 1, as :func:`figure_to_png`)."""
+        fig = self.figure
+        if fig.canvas is not self._canvas or fig.dpi != self.dpi or tuple(fig.get_size_inches()) != self._size:
+            self._draw_kept_part()
         self._canvas.restore_region(self._background)
+        renderer = self._canvas.get_renderer()
         for artist in self.changing:
-            self.figure.draw_artist(artist)
+            artist.draw(renderer)
         buffer = io.BytesIO()
         pixels = np.asarray(self._canvas.buffer_rgba())
-        matplotlib.image.imsave(buffer, pixels, format="png", dpi=self.figure.dpi, pil_kwargs={"compress_level": 1})
+        matplotlib.image.imsave(buffer, pixels, format="png", dpi=self.dpi, pil_kwargs={"compress_level": 1})
         return buffer.getvalue()
 
 
 def show_figure(output: widgets.Output, fig: Figure | ChangingFigure, dpi: int = WIDGET_DPI) -> None:
-    """Replace the content of ``output`` with ``fig`` in one step (no clear, no flicker)."""
+    """Replace the content of ``output`` with ``fig`` in one step (no clear, no flicker).
+    ``dpi`` applies to a ``Figure``; a :class:`ChangingFigure` keeps its own."""
     if not isinstance(output, widgets.Output):
         raise TypeError(f"expected an ipywidgets.Output, got {type(output).__name__}")
     image = fig.png() if isinstance(fig, ChangingFigure) else figure_to_png(fig, dpi)
