@@ -60,7 +60,7 @@ def draw_shattering(ax: Axes, curves: Mapping[str, Mapping[int, float]], depth: 
         depths = sorted(curve)
         ax.plot(depths, [curve[d] for d in depths], "o-", color=color_for(label, i), label=label, markersize=4)
     if depth is not None:
-        # zorder 3: above the curves, the zero line and the frame, as a redraw that draws it last puts it
+        # zorder 3: drawn over the curves, the zero line and the frame, as the explorer's partial redraw draws it
         ax.axvline(depth, color="0.5", linewidth=1, gid=DEPTH_MARKER, zorder=3)
     ax.axhline(0, color="0.4", linestyle=":", linewidth=1)
     ax.set_ylim(-0.2, 1.05)
