@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 import torch
+from matplotlib.figure import Figure
 from PIL import Image
 
 from resnet_edu.experiments import line_network, shattered_state
@@ -14,7 +15,7 @@ from resnet_edu.models import MLPStack, delete_blocks
 from resnet_edu.plots import plot_combined_lesions, plot_shattered_state, show_depth
 from resnet_edu.probes import autocorrelation, input_gradients
 from resnet_edu.train import evaluate, train
-from resnet_edu.widgets import LesionExplorer, ShatteredExplorer
+from resnet_edu.widgets import ChangingFigure, LesionExplorer, ShatteredExplorer, figure_to_png
 
 
 def png(widget):
@@ -121,8 +122,6 @@ def test_shattered_explorer_shows_exactly_a_new_figure():
     """A depth change redraws only what changes (the rest of the image is kept); what the
     widget shows must have exactly the pixels of a figure drawn from scratch, at the ends of
     the slider and in between, for either BatchNorm setting and after switching it."""
-    from resnet_edu.widgets import figure_to_png
-
     widget = ShatteredExplorer(depth=4)
     for depth, batchnorm in ((8, True), (2, True), (50, True), (6, True), (6, False), (50, False), (10, False)):
         widget.batchnorm.value = batchnorm
@@ -135,10 +134,6 @@ def test_shattered_explorer_shows_exactly_a_new_figure():
 
 
 def test_changing_figure_redraws_a_changed_line_exactly_and_checks_its_arguments():
-    from matplotlib.figure import Figure
-
-    from resnet_edu.widgets import ChangingFigure, figure_to_png
-
     def figure(ys):
         fig = Figure(figsize=(3, 2))
         ax = fig.subplots()

@@ -116,7 +116,7 @@ def _dydx_axes(fig: Figure) -> list[Axes]:
 def show_depth(fig: Figure, gradients: Mapping[str, torch.Tensor], depth: int) -> None:
     """Change a figure of :func:`plot_shattered_gradients` to show ``gradients`` (same labels,
     same inputs) at ``depth``: the dy/dx lines, their legends, the title and the grey depth
-    marker (the artists of :func:`depth_artists`). The result looks exactly like a new figure."""
+    marker. The result looks exactly like a new figure."""
     lefts = _dydx_axes(fig)
     if len(lefts) != len(gradients):
         raise ValueError(f"the figure shows {len(lefts)} networks' dy/dx, got {len(gradients)}")
